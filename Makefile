@@ -1,0 +1,71 @@
+# Sail: a Kubernetes operator for upstream Istio.
+# `make help` lists the targets.
+
+SHELL := /usr/bin/env bash -o pipefail
+BIN := $(CURDIR)/bin
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/sail-mesh/sail/internal/operator.Version=$(VERSION) -X github.com/sail-mesh/sail/internal/operator.Commit=$(COMMIT)
+API_FILES := $(wildcard api/v1/*_types.go)
+export KUBEBUILDER_ASSETS := $(BIN)
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2} /^##@/ {printf "\n%s\n", substr($$0, 5)}' $(MAKEFILE_LIST)
+
+##@ Quick start
+
+.PHONY: run
+run: tools build ## Start a local cluster (unless KUBECONFIG is set), the operator, and a sample Istio; wait for Ready.
+	hack/run.sh
+
+.PHONY: test
+test: tools resources verify-gen ## Run every test: unit, controller (envtest) and end-to-end (kwok cluster).
+	$(GO) test -count=1 -timeout 45m ./...
+
+##@ Build
+
+.PHONY: tools
+tools: ## Build the test cluster binaries and controller-gen into bin/ (skipped when up to date).
+	hack/tools.sh
+
+.PHONY: resources
+resources: ## Extract the Istio charts and profiles of every version in resources/versions.yaml.
+	$(GO) run ./hack/extractcharts
+
+.PHONY: build
+build: resources ## Build bin/sail-operator and bin/sailctl.
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/sail-operator ./cmd/sail-operator
+	@if [ -d cmd/sailctl ]; then $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/sailctl ./cmd/sailctl; fi
+
+.PHONY: gen
+gen: ## Regenerate values types, version markers, deepcopy, CRDs and RBAC.
+	hack/gen-values.sh
+	$(GO) run ./hack/versionsgen $(API_FILES)
+	$(BIN)/controller-gen object paths=./api/...
+	$(BIN)/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(BIN)/controller-gen rbac:roleName=sail-operator paths=./internal/... output:rbac:artifacts:config=config/rbac
+
+.PHONY: verify-gen
+verify-gen: tools ## Fail when a generated file is out of date.
+	hack/verify-gen.sh
+
+.PHONY: bench
+bench: tools resources ## Run the benchmarks; figures go to _output/bench.txt.
+	@mkdir -p _output
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/... | tee _output/bench.txt
+
+##@ Local cluster
+
+.PHONY: cluster-up
+cluster-up: tools ## Start the local kwok cluster and print its kubeconfig path.
+	hack/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the operator started by `make run` and delete the local cluster.
+	hack/run.sh down
+
+.PHONY: clean
+clean: ## Remove build outputs (not the tool binaries).
+	rm -rf $(BIN)/sail-operator $(BIN)/sailctl _output

@@ -1,0 +1,57 @@
+package v1
+
+// Condition types shared by Sail's kinds.
+const (
+	// ConditionReconciled tells whether the last reconcile applied the desired state without error.
+	ConditionReconciled = "Reconciled"
+	// ConditionReady tells whether the control plane (or node agent) is up and serving.
+	ConditionReady = "Ready"
+	// ConditionDependenciesHealthy tells whether what the control plane depends on (e.g. istio-cni) is healthy.
+	ConditionDependenciesHealthy = "DependenciesHealthy"
+	// ConditionInUse tells whether any workload, namespace or revision tag uses a revision.
+	ConditionInUse = "InUse"
+)
+
+// Condition reasons shared by Sail's kinds.
+const (
+	// ReasonReconcileSucceeded: the desired state was applied.
+	ReasonReconcileSucceeded = "ReconcileSucceeded"
+	// ReasonReconcileError: applying the desired state failed; the message says why.
+	ReasonReconcileError = "ReconcileError"
+	// ReasonInvalidSpec: the spec cannot be acted upon (e.g. unsupported version); the message says what to fix.
+	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonNamespaceNotFound: the target namespace does not exist.
+	ReasonNamespaceNotFound = "NamespaceNotFound"
+	// ReasonNamespaceTerminating: the target namespace is being deleted.
+	ReasonNamespaceTerminating = "NamespaceTerminating"
+	// ReasonRenderError: Istio's charts failed to render with the given values.
+	ReasonRenderError = "RenderError"
+	// ReasonUpgradeRefused: the requested version change is not supported in place.
+	ReasonUpgradeRefused = "UpgradeRefused"
+	// ReasonReady: every component is ready.
+	ReasonReady = "Ready"
+	// ReasonNotReady: a component is not ready yet; the message names it.
+	ReasonNotReady = "NotReady"
+	// ReasonHealthy: all dependencies are healthy.
+	ReasonHealthy = "Healthy"
+	// ReasonRevisionNotFound: the Istio's active IstioRevision does not exist yet.
+	ReasonRevisionNotFound = "RevisionNotFound"
+	// ReasonUsageUnknown: the operator does not know yet whether the revision is in use.
+	ReasonUsageUnknown = "UsageUnknown"
+)
+
+// LifecycleState summarises the conditions of a resource in one word for `kubectl get`.
+// +kubebuilder:validation:Enum=Healthy;NotReady;ReconcileError;Pending
+type LifecycleState string
+
+// Lifecycle states.
+const (
+	// StateHealthy: reconciled and ready.
+	StateHealthy LifecycleState = "Healthy"
+	// StateNotReady: reconciled, not ready yet.
+	StateNotReady LifecycleState = "NotReady"
+	// StateReconcileError: the last reconcile failed.
+	StateReconcileError LifecycleState = "ReconcileError"
+	// StatePending: not reconciled yet.
+	StatePending LifecycleState = "Pending"
+)

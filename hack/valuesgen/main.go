@@ -1,0 +1,157 @@
+// Command valuesgen generates the Go API types of the Istio Helm values
+// (api/v1/values_types.go) from Istio's own protobuf schema.
+//
+// It parses, with go/parser and without importing them, the protoc-gen-go
+// output of
+//
+//   - istio.io/istio/operator/pkg/apis (values_types.pb.go: Values, GlobalConfig,
+//     PilotConfig, CNIConfig, ...), and
+//   - istio.io/api/mesh/v1alpha1 (MeshConfig, ProxyConfig, ...) together with the
+//     istio.io/api packages the MeshConfig type graph reaches (networking/v1alpha3,
+//     networking/v1beta1).
+//
+// and emits every message reachable from Values as a Go struct of package v1.
+// Values.meshConfig, an untyped google.protobuf.Value in values_types.proto, is
+// emitted as the MeshConfig message of istio.io/api.
+//
+// Usage:
+//
+//	go run ./hack/valuesgen -istio-dir DIR -api-dir DIR [-source TEXT] [-out FILE]
+//
+// where the directories are those of the istio.io/istio and istio.io/api modules
+// (hack/gen-values.sh finds them with go mod download -json).
+//
+// # Type names
+//
+// A message keeps its Go name with the underscores of nested messages removed
+// (MeshConfig_ExtensionProvider becomes MeshConfigExtensionProvider). Names are
+// handed out in this order: the values package first, then the mesh package,
+// then any other package by import path; within a package by Go name. A name
+// that is already taken, or reserved for the hand-written API (Istio, IstioSpec,
+// IstioRevision*, IstioCNI*, ZTunnel*, ...), gets the package prefix: "Values"
+// for the values package, otherwise the camel-cased first element of the
+// package path below istio.io/api ("Mesh" for mesh/v1alpha1, "Networking" for
+// networking/v1alpha3); if that is taken too, all path elements joined
+// ("MeshV1alpha1"). So the mesh ProxyConfig becomes MeshProxyConfig.
+//
+// # Field mapping
+//
+//   - json name: the protojson name (json= of the protobuf tag, else name=),
+//     always with omitempty. Go field names are kept.
+//   - proto3 string: string; bytes: []byte; bool, integers and floating point:
+//     pointers (*bool, *int32, *uint32, *int64, *uint64, *float32, *float64).
+//     Floats need controller-gen's crd:allowDangerousTypes=true.
+//   - wrappers (google.protobuf.BoolValue, ...): a pointer to the scalar.
+//   - google.protobuf.Duration: *metav1.Duration; Timestamp: *metav1.Time.
+//   - enums: string with a +kubebuilder:validation:Enum marker listing the names
+//     protojson accepts (items:Enum for repeated enums; map values are not validated).
+//   - google.protobuf.Struct, Any, Empty: *apiextensionsv1.JSON, schemaless,
+//     preserving unknown fields, of type object; ListValue: the same with type
+//     array; Value: the same without a type.
+//   - Istio's IntOrString message: *intstr.IntOrString (it marshals as a bare
+//     int or string).
+//   - messages: pointers; repeated: slices of values; maps: maps of values.
+//   - oneofs: each member becomes an optional (pointer) field of the enclosing
+//     struct with the member's json name, as protojson renders them.
+//   - a field whose message type is already being expanded further up (a type
+//     cycle) is cut: it becomes schemaless JSON of type object, and says so in its
+//     doc comment. The generator prints the cut fields on stderr.
+//
+// Doc comments are carried over from the protos. Lines that look like markers
+// (starting with "+"), HTML comments and "$hide_from_docs" are dropped;
+// protoc-gen-go's "Deprecated: Marked as deprecated in ..." line is replaced by a
+// "Deprecated:" paragraph.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+func main() {
+	var cfg config
+	out := flag.String("out", "-", "output file, - for stdout")
+	flag.StringVar(&cfg.IstioDir, "istio-dir", "", "directory of the istio.io/istio module")
+	flag.StringVar(&cfg.APIDir, "api-dir", "", "directory of the istio.io/api module")
+	flag.StringVar(&cfg.Source, "source", "", "description of the inputs, written into the header of the output")
+	reserveFrom := flag.String("reserve-from", "", "directory of the output package: the top-level identifiers of its other Go files are not emitted as type names")
+	flag.Parse()
+	if cfg.IstioDir == "" || cfg.APIDir == "" || flag.NArg() != 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if *reserveFrom != "" {
+		var err error
+		cfg.Reserved, err = declaredNames(*reserveFrom, *out)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "valuesgen:", err)
+			os.Exit(1)
+		}
+	}
+	src, cuts, err := generateWithReport(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "valuesgen:", err)
+		os.Exit(1)
+	}
+	for _, c := range cuts {
+		fmt.Fprintln(os.Stderr, "valuesgen: cut type cycle at", c)
+	}
+	if *out == "-" {
+		_, err = os.Stdout.Write(src)
+	} else {
+		err = os.WriteFile(*out, src, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "valuesgen:", err)
+		os.Exit(1)
+	}
+}
+
+// declaredNames returns the top-level identifiers declared in the Go files of dir,
+// except the file skip (the generator's own output) and generated deepcopy code.
+func declaredNames(dir, skip string) (map[string]bool, error) {
+	skipAbs, _ := filepath.Abs(skip)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") || strings.HasPrefix(n, "zz_generated") {
+			continue
+		}
+		path := filepath.Join(dir, n)
+		if abs, _ := filepath.Abs(path); abs == skipAbs {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok {
+				continue
+			}
+			for _, s := range gd.Specs {
+				switch s := s.(type) {
+				case *ast.TypeSpec:
+					names[s.Name.Name] = true
+				case *ast.ValueSpec:
+					for _, id := range s.Names {
+						names[id.Name] = true
+					}
+				}
+			}
+		}
+	}
+	return names, nil
+}

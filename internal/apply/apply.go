@@ -1,0 +1,311 @@
+// Package apply applies rendered objects with server-side apply, skips objects that already match what was last
+// applied (so a reconcile with nothing to change sends no write request), records what was applied as an
+// inventory, and prunes or deletes objects by inventory.
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"golang.org/x/sync/errgroup"
+)
+
+// Labels and annotations Sail puts on every object it applies.
+const (
+	// LabelManagedBy marks objects applied by Sail; the operator's cache only watches objects with this label.
+	LabelManagedBy = "sailoperator.io/managed-by"
+	// LabelManagedByValue is the value of LabelManagedBy.
+	LabelManagedByValue = "sail-operator"
+	// LabelOwnerKind and LabelOwnerName name the Sail resource an object belongs to.
+	LabelOwnerKind = "sailoperator.io/owner-kind"
+	// LabelOwnerName is the name of the Sail resource an object belongs to.
+	LabelOwnerName = "sailoperator.io/owner-name"
+	// AnnotationAppliedHash is a digest of the object as Sail last applied it.
+	AnnotationAppliedHash = "sailoperator.io/applied-hash"
+)
+
+// Action says what Apply did with an object.
+type Action string
+
+// Actions.
+const (
+	// Created means the object did not exist.
+	Created Action = "created"
+	// Configured means the object existed and was changed or repaired.
+	Configured Action = "configured"
+	// Unchanged means no request was sent.
+	Unchanged Action = "unchanged"
+)
+
+// Change is what happened to one object.
+type Change struct {
+	// ID is namespace_name_group_kind.
+	ID string
+	// Action is what was done.
+	Action Action
+}
+
+// Owner is the Sail resource that owns applied objects.
+type Owner interface {
+	client.Object
+}
+
+// Manager applies and deletes objects for Sail's controllers.
+type Manager struct {
+	client       client.Client
+	reader       client.Reader
+	scheme       *runtime.Scheme
+	fieldManager string
+	concurrency  int
+
+	mu sync.Mutex
+	// applied remembers, per object, our field manager's managed fields as the API server returned them after our
+	// last apply; a live object whose entry differs was changed by someone else.
+	applied map[string]appliedRecord
+	stats   Stats
+}
+
+// Stats counts requests a Manager sent.
+type Stats struct {
+	// Applies is the number of server-side apply requests.
+	Applies int64
+	// Deletes is the number of delete requests.
+	Deletes int64
+	// Skipped is the number of objects found unchanged without a request.
+	Skipped int64
+}
+
+type appliedRecord struct {
+	uid    types.UID
+	hash   string
+	fields string
+}
+
+// NewManager returns a Manager that writes with c under fieldManager and reads live objects through reader
+// (normally the manager's cache, which must see objects labelled LabelManagedBy).
+func NewManager(c client.Client, reader client.Reader, scheme *runtime.Scheme, fieldManager string) *Manager {
+	return &Manager{client: c, reader: reader, scheme: scheme, fieldManager: fieldManager, concurrency: 8,
+		applied: map[string]appliedRecord{}}
+}
+
+// Stats returns a snapshot of the request counters.
+func (m *Manager) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stats
+}
+
+// Prepare makes rendered objects ready to apply: it puts namespaced objects without a namespace into
+// defaultNamespace, labels them as Sail's, sets owner as their controller and strips fields that istiod owns at
+// run time. Cluster-scoped owners may own objects of any scope.
+func (m *Manager) Prepare(objs []*unstructured.Unstructured, owner Owner, defaultNamespace string) error {
+	gvk, err := m.client.GroupVersionKindFor(owner)
+	if err != nil {
+		return err
+	}
+	for _, u := range objs {
+		namespaced, err := m.client.IsObjectNamespaced(u)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w (is the CRD for this kind installed?)", u.GetKind(), u.GetName(), err)
+		}
+		if namespaced && u.GetNamespace() == "" {
+			u.SetNamespace(defaultNamespace)
+		}
+		if !namespaced {
+			u.SetNamespace("")
+		}
+		labels := u.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[LabelManagedBy] = LabelManagedByValue
+		labels[LabelOwnerKind] = gvk.Kind
+		labels[LabelOwnerName] = owner.GetName()
+		u.SetLabels(labels)
+		u.SetOwnerReferences([]metav1.OwnerReference{{
+			APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Name: owner.GetName(), UID: owner.GetUID(),
+			Controller: ptr(true), BlockOwnerDeletion: ptr(true),
+		}})
+		StripRuntimeFields(u)
+	}
+	return nil
+}
+
+// Apply applies objs in stages (CRDs and namespaces first, webhooks last), objects of a stage in parallel. An
+// object whose live copy still carries the same applied hash and whose fields owned by Sail are unchanged since
+// Sail's last apply is skipped without a request.
+func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured) ([]Change, error) {
+	var changes []Change
+	var mu sync.Mutex
+	for _, stage := range Stages(objs) {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(m.concurrency)
+		for _, u := range stage {
+			g.Go(func() error {
+				action, err := m.applyOne(gctx, u)
+				if err != nil {
+					return fmt.Errorf("applying %s %s: %w", u.GetKind(), key(u), err)
+				}
+				mu.Lock()
+				changes = append(changes, Change{ID: ID(u), Action: action})
+				mu.Unlock()
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return changes, err
+		}
+	}
+	return changes, nil
+}
+
+func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured) (Action, error) {
+	hash, err := Hash(u)
+	if err != nil {
+		return "", err
+	}
+	annotations := u.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationAppliedHash] = hash
+	u.SetAnnotations(annotations)
+
+	id := ID(u)
+	live, err := m.getLive(ctx, u)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return "", err
+	}
+	exists := err == nil
+	if exists && m.unchanged(id, hash, live) {
+		m.count(func(s *Stats) { s.Skipped++ })
+		return Unchanged, nil
+	}
+	applied := u.DeepCopy()
+	if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied),
+		client.FieldOwner(m.fieldManager), client.ForceOwnership); err != nil {
+		return "", err
+	}
+	m.count(func(s *Stats) { s.Applies++ })
+	m.remember(id, hash, applied)
+	if exists {
+		return Configured, nil
+	}
+	return Created, nil
+}
+
+// getLive reads the live object through the reader, as a typed object when the scheme knows the kind (so the
+// cache shares the informers the controllers already run).
+func (m *Manager) getLive(ctx context.Context, u *unstructured.Unstructured) (metav1.Object, error) {
+	var obj client.Object
+	if typed, err := m.scheme.New(u.GroupVersionKind()); err == nil {
+		obj = typed.(client.Object)
+	} else {
+		l := &unstructured.Unstructured{}
+		l.SetGroupVersionKind(u.GroupVersionKind())
+		obj = l
+	}
+	if err := m.reader.Get(ctx, client.ObjectKeyFromObject(u), obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+func (m *Manager) unchanged(id, hash string, live metav1.Object) bool {
+	if live.GetAnnotations()[AnnotationAppliedHash] != hash || live.GetDeletionTimestamp() != nil {
+		return false
+	}
+	m.mu.Lock()
+	rec, ok := m.applied[id]
+	m.mu.Unlock()
+	if !ok {
+		// Nothing remembered (e.g. after a restart): apply once, which costs the API server nothing when the
+		// object is as desired and repairs drift that happened while the operator was away.
+		return false
+	}
+	return rec.uid == live.GetUID() && rec.hash == hash && rec.fields == m.ownedFields(live)
+}
+
+func (m *Manager) remember(id, hash string, applied metav1.Object) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.applied[id] = appliedRecord{uid: applied.GetUID(), hash: hash, fields: m.ownedFields(applied)}
+}
+
+// ownedFields returns our apply entry of the object's managed fields, or "" when there is none.
+func (m *Manager) ownedFields(obj metav1.Object) string {
+	for _, e := range obj.GetManagedFields() {
+		if e.Manager == m.fieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" && e.FieldsV1 != nil {
+			return string(e.FieldsV1.Raw)
+		}
+	}
+	return ""
+}
+
+func (m *Manager) count(f func(*Stats)) {
+	m.mu.Lock()
+	f(&m.stats)
+	m.mu.Unlock()
+}
+
+// Forget drops what the Manager remembers about objects (call after they are deleted).
+func (m *Manager) Forget(ids ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, id := range ids {
+		delete(m.applied, id)
+	}
+}
+
+// Hash returns a digest of an object's content, ignoring the hash annotation itself.
+func Hash(u *unstructured.Unstructured) (string, error) {
+	c := u.DeepCopy()
+	annotations := c.GetAnnotations()
+	delete(annotations, AnnotationAppliedHash)
+	if len(annotations) == 0 {
+		annotations = nil
+	}
+	c.SetAnnotations(annotations)
+	data, err := json.Marshal(c.Object)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:12]), nil
+}
+
+// ID identifies an object as namespace_name_group_kind.
+func ID(u *unstructured.Unstructured) string {
+	gvk := u.GroupVersionKind()
+	return u.GetNamespace() + "_" + u.GetName() + "_" + gvk.Group + "_" + gvk.Kind
+}
+
+func key(u *unstructured.Unstructured) string {
+	if u.GetNamespace() == "" {
+		return u.GetName()
+	}
+	return u.GetNamespace() + "/" + u.GetName()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// IDs returns the IDs of objs as a set.
+func IDs(objs []*unstructured.Unstructured) sets.Set[string] {
+	out := sets.New[string]()
+	for _, u := range objs {
+		out.Insert(ID(u))
+	}
+	return out
+}
+

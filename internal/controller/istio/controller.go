@@ -1,0 +1,261 @@
+// Package istio reconciles Istio resources: it resolves the version, computes the values of the control plane's
+// IstioRevision, creates or updates that revision, and reports the revisions' state on the Istio.
+package istio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/status"
+	"github.com/sail-mesh/sail/internal/values"
+	"github.com/sail-mesh/sail/internal/versions"
+)
+
+// Finalizer keeps an Istio until its revisions are gone.
+const Finalizer = "sailoperator.io/istio-cleanup"
+
+// IndexOwner indexes IstioRevisions by the name of the Istio that controls them.
+const IndexOwner = "metadata.istioOwner"
+
+// Reconciler reconciles Istio resources.
+type Reconciler struct {
+	Client   client.Client
+	Versions *versions.List
+	Platform values.Platform
+	Recorder events.EventRecorder
+}
+
+// Reconcile moves one Istio towards its spec.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
+	istio := &sailv1.Istio{}
+	if err := r.Client.Get(ctx, req.NamespacedName, istio); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !istio.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, istio)
+	}
+	if !controllerutil.ContainsFinalizer(istio, Finalizer) {
+		patch := client.MergeFromWithOptions(istio.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		controllerutil.AddFinalizer(istio, Finalizer)
+		return ctrl.Result{}, r.Client.Patch(ctx, istio, patch)
+	}
+	before := istio.Status.DeepCopy()
+	reason, err := r.reconcileRevision(ctx, istio)
+	revs, listErr := r.revisions(ctx, istio)
+	if listErr != nil {
+		return ctrl.Result{}, errors.Join(err, listErr)
+	}
+	r.setStatus(istio, revs, reason, err)
+	if statusErr := r.patchStatus(ctx, istio, before); statusErr != nil {
+		err = errors.Join(err, statusErr)
+	}
+	return ctrl.Result{}, err
+}
+
+// reconcileRevision creates or updates the active revision; on failure it returns a condition reason with the error.
+func (r *Reconciler) reconcileRevision(ctx context.Context, istio *sailv1.Istio) (string, error) {
+	version, err := r.Versions.Resolve(istio.Spec.Version)
+	if err != nil {
+		return sailv1.ReasonInvalidSpec, reconcile.TerminalError(err)
+	}
+	istio.Status.Version = version.Name
+	name := istio.Name
+	existing := &sailv1.IstioRevision{}
+	err = r.Client.Get(ctx, client.ObjectKey{Name: name}, existing)
+	switch {
+	case apierrors.IsNotFound(err):
+		existing = nil
+	case err != nil:
+		return sailv1.ReasonReconcileError, err
+	}
+	if existing != nil {
+		if !metav1.IsControlledBy(existing, istio) {
+			return sailv1.ReasonReconcileError, reconcile.TerminalError(fmt.Errorf(
+				"IstioRevision %s exists and does not belong to this Istio; delete it or rename the Istio", name))
+		}
+		if err := checkInPlaceUpgrade(existing.Spec.Version, version.Name); err != nil {
+			return sailv1.ReasonUpgradeRefused, reconcile.TerminalError(err)
+		}
+	}
+	vals, err := values.ForRevision(values.Input{Version: version, Profile: istio.Spec.Profile, Platform: r.Platform,
+		User: istio.Spec.Values, Revision: name, Namespace: istio.Spec.Namespace})
+	if err != nil {
+		return sailv1.ReasonInvalidSpec, reconcile.TerminalError(err)
+	}
+	desired := sailv1.IstioRevisionSpec{Version: version.Name, Namespace: istio.Spec.Namespace, Values: vals}
+	if existing != nil {
+		if equality.Semantic.DeepEqual(existing.Spec, desired) {
+			return "", nil
+		}
+		patch := client.MergeFrom(existing.DeepCopy())
+		existing.Spec = desired
+		if err := r.Client.Patch(ctx, existing, patch); err != nil {
+			return sailv1.ReasonReconcileError, fmt.Errorf("updating IstioRevision %s: %w", name, err)
+		}
+		r.event(istio, corev1.EventTypeNormal, "RevisionUpdated", "Updated IstioRevision %s to Istio %s", name, version.Name)
+		return "", nil
+	}
+	rev := &sailv1.IstioRevision{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: desired}
+	if err := controllerutil.SetControllerReference(istio, rev, r.Client.Scheme()); err != nil {
+		return sailv1.ReasonReconcileError, err
+	}
+	if err := r.Client.Create(ctx, rev); err != nil {
+		return sailv1.ReasonReconcileError, fmt.Errorf("creating IstioRevision %s: %w", name, err)
+	}
+	r.event(istio, corev1.EventTypeNormal, "RevisionCreated", "Created IstioRevision %s with Istio %s", name, version.Name)
+	return "", nil
+}
+
+// checkInPlaceUpgrade refuses in-place moves of more than one minor version, which Istio does not support.
+func checkInPlaceUpgrade(from, to string) error {
+	d, err := versions.MinorDistance(from, to)
+	if err != nil {
+		return err
+	}
+	if d > 1 || d < -1 {
+		return fmt.Errorf("cannot move the control plane in place from %s to %s: Istio supports in-place upgrades and "+
+			"downgrades of one minor version at a time; go through the versions in between, or use the RevisionBased update strategy", from, to)
+	}
+	return nil
+}
+
+func (r *Reconciler) revisions(ctx context.Context, istio *sailv1.Istio) ([]sailv1.IstioRevision, error) {
+	list := &sailv1.IstioRevisionList{}
+	if err := r.Client.List(ctx, list, client.MatchingFields{IndexOwner: istio.Name}); err != nil {
+		return nil, err
+	}
+	var out []sailv1.IstioRevision
+	for _, rev := range list.Items {
+		if metav1.IsControlledBy(&rev, istio) {
+			out = append(out, rev)
+		}
+	}
+	return out, nil
+}
+
+// setStatus computes the Istio's status from its own reconcile and its revisions.
+func (r *Reconciler) setStatus(istio *sailv1.Istio, revs []sailv1.IstioRevision, reason string, reconcileErr error) {
+	st := &istio.Status
+	gen := istio.Generation
+	st.Revisions = sailv1.RevisionSummary{Total: int32(len(revs))}
+	var active *sailv1.IstioRevision
+	for i := range revs {
+		if status.True(revs[i].Status.Conditions, sailv1.ConditionReady) {
+			st.Revisions.Ready++
+		}
+		if !meta.IsStatusConditionFalse(revs[i].Status.Conditions, sailv1.ConditionInUse) {
+			st.Revisions.InUse++
+		}
+		if revs[i].Name == istio.Name {
+			active = &revs[i]
+		}
+	}
+	if active != nil {
+		st.ActiveRevisionName = active.Name
+	}
+	switch {
+	case reconcileErr != nil:
+		status.Set(&st.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionFalse, reason, reconcileErr.Error())
+	case active == nil:
+		status.Set(&st.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionFalse, sailv1.ReasonRevisionNotFound,
+			"The active IstioRevision does not exist yet.")
+	default:
+		mirror(st, gen, active, sailv1.ConditionReconciled, "The active IstioRevision has not been reconciled yet.")
+	}
+	if active == nil {
+		status.Set(&st.Conditions, gen, sailv1.ConditionReady, metav1.ConditionFalse, sailv1.ReasonRevisionNotFound,
+			"The active IstioRevision does not exist yet.")
+		status.Set(&st.Conditions, gen, sailv1.ConditionDependenciesHealthy, metav1.ConditionUnknown, sailv1.ReasonRevisionNotFound,
+			"The active IstioRevision does not exist yet.")
+	} else {
+		mirror(st, gen, active, sailv1.ConditionReady, "The active IstioRevision has not reported readiness yet.")
+		mirror(st, gen, active, sailv1.ConditionDependenciesHealthy, "The active IstioRevision has not reported its dependencies yet.")
+		if reconcileErr == nil && active.Status.ObservedGeneration != active.Generation {
+			status.Set(&st.Conditions, gen, sailv1.ConditionReady, metav1.ConditionFalse, sailv1.ReasonNotReady,
+				"The active IstioRevision has not applied its latest spec yet.")
+		}
+	}
+	if reconcileErr != nil {
+		status.Set(&st.Conditions, gen, sailv1.ConditionReady, metav1.ConditionFalse, sailv1.ReasonNotReady,
+			"The control plane is not ready because the last reconcile failed; see the Reconciled condition.")
+	} else {
+		st.ObservedGeneration = gen
+	}
+	st.State = status.State(st.Conditions)
+}
+
+// mirror copies a condition of the revision onto the Istio, or sets it Unknown when the revision lacks it.
+func mirror(st *sailv1.IstioStatus, gen int64, rev *sailv1.IstioRevision, condType, missing string) {
+	c := meta.FindStatusCondition(rev.Status.Conditions, condType)
+	if c == nil {
+		status.Set(&st.Conditions, gen, condType, metav1.ConditionUnknown, sailv1.ReasonNotReady, missing)
+		return
+	}
+	status.Set(&st.Conditions, gen, condType, c.Status, c.Reason, c.Message)
+}
+
+func (r *Reconciler) patchStatus(ctx context.Context, istio *sailv1.Istio, before *sailv1.IstioStatus) error {
+	if equality.Semantic.DeepEqual(before, &istio.Status) {
+		return nil
+	}
+	base := istio.DeepCopy()
+	base.Status = *before
+	return r.Client.Status().Patch(ctx, istio, client.MergeFrom(base))
+}
+
+// finalize deletes the Istio's revisions and waits until they are gone (each cleans up its own objects).
+func (r *Reconciler) finalize(ctx context.Context, istio *sailv1.Istio) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(istio, Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	revs, err := r.revisions(ctx, istio)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	for i := range revs {
+		if revs[i].DeletionTimestamp.IsZero() {
+			if err := r.Client.Delete(ctx, &revs[i]); client.IgnoreNotFound(err) != nil {
+				return ctrl.Result{}, err
+			}
+		}
+	}
+	if len(revs) > 0 {
+		return ctrl.Result{}, nil // the revisions' deletion brings us back
+	}
+	patch := client.MergeFromWithOptions(istio.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(istio, Finalizer)
+	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Patch(ctx, istio, patch))
+}
+
+func (r *Reconciler) event(istio *sailv1.Istio, eventType, reason, format string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(istio, nil, eventType, reason, "Reconcile", format, args...)
+	}
+}
+
+// SetupWithManager registers the controller and the owner index of IstioRevisions.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sailv1.IstioRevision{}, IndexOwner,
+		func(o client.Object) []string {
+			if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == sailv1.IstioKind {
+				return []string{ref.Name}
+			}
+			return nil
+		}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).For(&sailv1.Istio{}).Owns(&sailv1.IstioRevision{}).Named("istio").Complete(r)
+}

@@ -1,0 +1,323 @@
+// Package istiorevision reconciles IstioRevisions: it renders the revision's istiod chart (and, for the revision
+// named default, the cluster-wide objects of the base chart), applies the result with server-side apply, prunes
+// what is no longer rendered, removes everything on deletion and reports readiness.
+package istiorevision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/apply"
+	"github.com/sail-mesh/sail/internal/istiocrds"
+	"github.com/sail-mesh/sail/internal/readiness"
+	"github.com/sail-mesh/sail/internal/render"
+	"github.com/sail-mesh/sail/internal/status"
+	"github.com/sail-mesh/sail/internal/values"
+	"github.com/sail-mesh/sail/internal/versions"
+)
+
+// Finalizer keeps an IstioRevision until the objects applied for it are deleted.
+const Finalizer = "sailoperator.io/istiorevision-cleanup"
+
+// IndexNamespace indexes IstioRevisions by spec.namespace.
+const IndexNamespace = "spec.namespace"
+
+// Reconciler reconciles IstioRevisions.
+type Reconciler struct {
+	Client   client.Client
+	Scheme   *runtime.Scheme
+	Renderer *render.Renderer
+	Applier  *apply.Manager
+	// CRDs installs Istio's CRDs; nil when the operator does not manage them.
+	CRDs     *istiocrds.Installer
+	Recorder events.EventRecorder
+}
+
+// scope carries one reconcile's state between its phases.
+type scope struct {
+	rev     *sailv1.IstioRevision
+	objects []*unstructured.Unstructured
+	// conditions are set by the phases; the deferred status update writes them.
+	reconciledErr error
+	reason        string
+}
+
+// Reconcile moves one IstioRevision towards its spec.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
+	rev := &sailv1.IstioRevision{}
+	if err := r.Client.Get(ctx, req.NamespacedName, rev); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !rev.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, rev)
+	}
+	if !controllerutil.ContainsFinalizer(rev, Finalizer) {
+		patch := client.MergeFromWithOptions(rev.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		controllerutil.AddFinalizer(rev, Finalizer)
+		return ctrl.Result{}, r.Client.Patch(ctx, rev, patch)
+	}
+
+	s := &scope{rev: rev}
+	before := rev.Status.DeepCopy()
+	err := r.reconcile(ctx, s)
+	if statusErr := r.updateStatus(ctx, s, before); statusErr != nil {
+		err = errors.Join(err, statusErr)
+	}
+	return ctrl.Result{}, err
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, s *scope) error {
+	if reason, msg, err := checkNamespace(ctx, r.Client, s.rev.Spec.Namespace); err != nil || reason != "" {
+		if err != nil {
+			return err
+		}
+		s.fail(reason, errors.New(msg))
+		return nil // the namespace watch brings us back
+	}
+	objs, err := r.render(s.rev)
+	if err != nil {
+		s.fail(sailv1.ReasonRenderError, err)
+		return reconcile.TerminalError(err)
+	}
+	if r.CRDs != nil {
+		if err := r.CRDs.Ensure(ctx, s.rev.Spec.Version); err != nil {
+			s.fail(sailv1.ReasonReconcileError, err)
+			return err
+		}
+	}
+	if err := r.Applier.Prepare(objs, s.rev, s.rev.Spec.Namespace); err != nil {
+		s.fail(sailv1.ReasonReconcileError, err)
+		return err
+	}
+	s.objects = objs
+	current := apply.Inventory(objs)
+	old := s.rev.Status.Inventory
+	if len(apply.Diff(current, old)) > 0 {
+		// Record new objects before creating them, so a crash in between cannot leak them.
+		if err := r.patchInventory(ctx, s.rev, apply.Union(old, current)); err != nil {
+			return err
+		}
+	}
+	changes, err := r.Applier.Apply(ctx, objs)
+	r.report(ctx, s.rev, changes)
+	if err != nil {
+		s.fail(sailv1.ReasonReconcileError, err)
+		return err
+	}
+	failed, err := r.Applier.Delete(ctx, apply.Diff(s.rev.Status.Inventory, current))
+	s.rev.Status.Inventory = apply.Union(current, failed)
+	if err != nil {
+		s.fail(sailv1.ReasonReconcileError, fmt.Errorf("pruning objects no longer rendered: %w", err))
+		return err
+	}
+	return nil
+}
+
+// render returns the revision's objects: the istiod chart, plus the base chart's cluster-wide objects (without
+// CRDs) for the revision named default.
+func (r *Reconciler) render(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
+	vals, err := values.ToMap(rev.Spec.Values)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartIstiod,
+		Release: rev.Name, Namespace: rev.Spec.Namespace, Values: vals})
+	if err != nil {
+		return nil, err
+	}
+	if rev.Name != sailv1.DefaultRevision {
+		return objs, nil
+	}
+	baseVals := values.Merge(vals, values.Map{"defaultRevision": sailv1.DefaultRevision})
+	base, err := r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartBase,
+		Release: "base", Namespace: rev.Spec.Namespace, Values: baseVals})
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range base {
+		// Istio's CRDs are installed by the CRD installer, which never downgrades or deletes them.
+		if u.GetKind() != "CustomResourceDefinition" {
+			objs = append(objs, u)
+		}
+	}
+	return objs, nil
+}
+
+func (r *Reconciler) patchInventory(ctx context.Context, rev *sailv1.IstioRevision, inv []apply.Entry) error {
+	patch := client.MergeFrom(rev.DeepCopy())
+	rev.Status.Inventory = inv
+	return r.Client.Status().Patch(ctx, rev, patch)
+}
+
+func (s *scope) fail(reason string, err error) {
+	if s.reconciledErr == nil {
+		s.reconciledErr, s.reason = err, reason
+	}
+}
+
+// report logs and records events for the objects that were created or changed.
+func (r *Reconciler) report(ctx context.Context, rev *sailv1.IstioRevision, changes []apply.Change) {
+	var created, configured int
+	for _, c := range changes {
+		switch c.Action {
+		case apply.Created:
+			created++
+		case apply.Configured:
+			configured++
+		}
+	}
+	if created+configured == 0 {
+		return
+	}
+	log.FromContext(ctx).Info("applied objects", "created", created, "configured", configured, "total", len(changes))
+	if r.Recorder != nil {
+		r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, "Applied", "Apply",
+			"Applied Istio %s: %d objects created, %d configured", rev.Spec.Version, created, configured)
+	}
+}
+
+// updateStatus computes the conditions from what the phases observed and writes them when they changed.
+func (r *Reconciler) updateStatus(ctx context.Context, s *scope, before *sailv1.IstioRevisionStatus) error {
+	rev := s.rev
+	gen := rev.Generation
+	if s.reconciledErr != nil {
+		status.Set(&rev.Status.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionFalse, s.reason, message(s.reconciledErr))
+		status.Set(&rev.Status.Conditions, gen, sailv1.ConditionReady, metav1.ConditionFalse, sailv1.ReasonNotReady,
+			"The control plane is not ready because the last reconcile failed; see the Reconciled condition.")
+	} else {
+		status.Set(&rev.Status.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionTrue, sailv1.ReasonReconcileSucceeded,
+			fmt.Sprintf("Istio %s is applied.", rev.Spec.Version))
+		ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, s.objects)
+		if err != nil {
+			return err
+		}
+		if ready {
+			status.Set(&rev.Status.Conditions, gen, sailv1.ConditionReady, metav1.ConditionTrue, sailv1.ReasonReady, "istiod is ready.")
+		} else {
+			status.Set(&rev.Status.Conditions, gen, sailv1.ConditionReady, metav1.ConditionFalse, sailv1.ReasonNotReady, msg+".")
+		}
+		rev.Status.ObservedGeneration = gen
+	}
+	if status.True(rev.Status.Conditions, sailv1.ConditionReady) != status.True(before.Conditions, sailv1.ConditionReady) && r.Recorder != nil {
+		if status.True(rev.Status.Conditions, sailv1.ConditionReady) {
+			r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, "Ready", "Reconcile", "Istio %s control plane is ready", rev.Spec.Version)
+		}
+	}
+	if s.reconciledErr != nil && r.Recorder != nil && !equality.Semantic.DeepEqual(before.Conditions, rev.Status.Conditions) {
+		r.Recorder.Eventf(rev, nil, corev1.EventTypeWarning, s.reason, "Reconcile", "%s", message(s.reconciledErr))
+	}
+	status.Set(&rev.Status.Conditions, gen, sailv1.ConditionDependenciesHealthy, metav1.ConditionTrue, sailv1.ReasonHealthy, "No dependency is missing or unhealthy.")
+	rev.Status.State = status.State(rev.Status.Conditions)
+	if equality.Semantic.DeepEqual(before, &rev.Status) {
+		return nil
+	}
+	base := rev.DeepCopy()
+	base.Status = *before
+	return r.Client.Status().Patch(ctx, rev, client.MergeFrom(base))
+}
+
+func message(err error) string {
+	msg := err.Error()
+	if msg == "" {
+		return "Unknown error."
+	}
+	return msg
+}
+
+// finalize deletes everything applied for the revision, then releases it.
+func (r *Reconciler) finalize(ctx context.Context, rev *sailv1.IstioRevision) error {
+	if !controllerutil.ContainsFinalizer(rev, Finalizer) {
+		return nil
+	}
+	// Delete what the inventory lists plus what the current spec renders, in case the inventory lags.
+	entries := rev.Status.Inventory
+	if objs, err := r.render(rev); err == nil {
+		if err := r.Applier.Prepare(objs, rev, rev.Spec.Namespace); err == nil {
+			entries = apply.Union(entries, apply.Inventory(objs))
+		}
+	}
+	if failed, err := r.Applier.Delete(ctx, entries); err != nil {
+		_ = r.patchInventory(ctx, rev, failed)
+		return err
+	}
+	log.FromContext(ctx).Info("deleted the revision's objects", "count", len(entries))
+	patch := client.MergeFromWithOptions(rev.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(rev, Finalizer)
+	return client.IgnoreNotFound(r.Client.Patch(ctx, rev, patch))
+}
+
+// checkNamespace returns a reason and message when the control plane namespace cannot be used.
+func checkNamespace(ctx context.Context, c client.Client, name string) (string, string, error) {
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := c.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+		if apierrors.IsNotFound(err) {
+			return sailv1.ReasonNamespaceNotFound, fmt.Sprintf("Namespace %q does not exist; create it (kubectl create namespace %s).", name, name), nil
+		}
+		return "", "", err
+	}
+	if !ns.DeletionTimestamp.IsZero() {
+		return sailv1.ReasonNamespaceTerminating, fmt.Sprintf("Namespace %q is being deleted; wait until it is gone, then create it again.", name), nil
+	}
+	return "", "", nil
+}
+
+// SetupWithManager registers the controller, its watches on owned objects and the namespace index.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sailv1.IstioRevision{}, IndexNamespace,
+		func(o client.Object) []string { return []string{o.(*sailv1.IstioRevision).Spec.Namespace} }); err != nil {
+		return err
+	}
+	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.IstioRevision{}).Named("istiorevision")
+	for _, o := range OwnedTypes() {
+		b = b.Owns(o)
+	}
+	nsMeta := &metav1.PartialObjectMetadata{}
+	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	b = b.WatchesMetadata(nsMeta, handler.EnqueueRequestsFromMapFunc(r.revisionsInNamespace))
+	return b.Complete(r)
+}
+
+func (r *Reconciler) revisionsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &sailv1.IstioRevisionList{}
+	if err := r.Client.List(ctx, list, client.MatchingFields{IndexNamespace: o.GetName()}); err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, rev := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&rev)})
+	}
+	return out
+}
+
+// OwnedTypes lists the kinds of the istiod and base charts that are watched, so that a change or deletion of one
+// brings the owning revision back to repair it.
+func OwnedTypes() []client.Object {
+	return []client.Object{
+		&appsv1.Deployment{}, &corev1.Service{}, &corev1.ServiceAccount{}, &corev1.ConfigMap{},
+		&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{}, &rbacv1.Role{}, &rbacv1.RoleBinding{},
+		&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{},
+		&policyv1.PodDisruptionBudget{}, &autoscalingv2.HorizontalPodAutoscaler{},
+	}
+}

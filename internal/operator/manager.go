@@ -1,0 +1,151 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/discovery"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/apply"
+	istioctrl "github.com/sail-mesh/sail/internal/controller/istio"
+	"github.com/sail-mesh/sail/internal/controller/istiorevision"
+	"github.com/sail-mesh/sail/internal/istiocrds"
+	"github.com/sail-mesh/sail/internal/render"
+	"github.com/sail-mesh/sail/internal/values"
+	"github.com/sail-mesh/sail/internal/versions"
+)
+
+// FieldManager is the server-side apply field manager of everything the operator writes.
+const FieldManager = "sail-operator"
+
+// NewScheme returns a scheme with the kinds the operator reads and writes.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(apiextensionsv1.AddToScheme(s))
+	utilruntime.Must(sailv1.AddToScheme(s))
+	return s
+}
+
+// CacheOptions limits the cache to what the operator needs: its own resources, objects it applied (labelled),
+// and namespaces as metadata only.
+func CacheOptions() cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{apply.LabelManagedBy: apply.LabelManagedByValue})
+	nsMeta := &metav1.PartialObjectMetadata{}
+	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	return cache.Options{
+		DefaultLabelSelector: managed,
+		ByObject: map[client.Object]cache.ByObject{
+			&sailv1.Istio{}:         {Label: labels.Everything()},
+			&sailv1.IstioRevision{}: {Label: labels.Everything()},
+			nsMeta:                  {Label: labels.Everything(), Transform: stripManagedFields},
+		},
+	}
+}
+
+func stripManagedFields(obj any) (any, error) {
+	if o, ok := obj.(metav1.Object); ok {
+		o.SetManagedFields(nil)
+	}
+	return obj, nil
+}
+
+// Operator is a configured manager with Sail's controllers.
+type Operator struct {
+	Manager  ctrl.Manager
+	Renderer *render.Renderer
+	Applier  *apply.Manager
+}
+
+// New builds the manager and registers the controllers; Start runs them.
+func New(cfg *rest.Config, o *Options) (*Operator, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	platform, err := detectPlatform(cfg, o.Platform)
+	if err != nil {
+		return nil, err
+	}
+	scheme := NewScheme()
+	metricsOpts := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.MetricsSecure}
+	if o.MetricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		Cache:                         CacheOptions(),
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        o.ProbeAddr,
+		LeaderElection:                o.LeaderElect,
+		LeaderElectionID:              o.LeaderElectionID,
+		LeaderElectionNamespace:       o.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &o.LeaseDuration,
+		RenewDeadline:                 &o.RenewDeadline,
+		RetryPeriod:                   &o.RetryPeriod,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	renderer := render.New(nil)
+	applier := apply.NewManager(mgr.GetClient(), mgr.GetClient(), scheme, FieldManager)
+	var crds *istiocrds.Installer
+	if o.ManageIstioCRDs {
+		crds = istiocrds.NewInstaller(applier, mgr.GetClient())
+	}
+	recorder := mgr.GetEventRecorder("sail-operator")
+	if err := (&istioctrl.Reconciler{Client: mgr.GetClient(), Versions: versions.Default(), Platform: platform,
+		Recorder: recorder}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the Istio controller: %w", err)
+	}
+	if err := (&istiorevision.Reconciler{Client: mgr.GetClient(), Scheme: scheme, Renderer: renderer, Applier: applier,
+		CRDs: crds, Recorder: recorder}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the IstioRevision controller: %w", err)
+	}
+	return &Operator{Manager: mgr, Renderer: renderer, Applier: applier}, nil
+}
+
+// Start runs the operator until ctx ends.
+func (op *Operator) Start(ctx context.Context) error { return op.Manager.Start(ctx) }
+
+// detectPlatform resolves "auto" by looking for OpenShift's security API group.
+func detectPlatform(cfg *rest.Config, flagValue string) (values.Platform, error) {
+	if flagValue != "auto" {
+		return values.Platform(flagValue), nil
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return "", err
+	}
+	groups, err := dc.ServerGroups()
+	if err != nil {
+		return "", fmt.Errorf("detecting the platform (set --platform to skip): %w", err)
+	}
+	for _, g := range groups.Groups {
+		if g.Name == "security.openshift.io" {
+			return values.PlatformOpenShift, nil
+		}
+	}
+	return values.PlatformKubernetes, nil
+}

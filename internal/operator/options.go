@@ -1,0 +1,86 @@
+// Package operator wires Sail's controllers into a controller-runtime manager: flags, scheme, caches, metrics,
+// health probes and leader election. cmd/sail-operator only calls it.
+package operator
+
+import (
+	"flag"
+	"fmt"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/sail-mesh/sail/internal/values"
+)
+
+// Options are the operator's command-line settings.
+type Options struct {
+	// MetricsAddr is where the authenticated metrics endpoint listens ("0" disables it).
+	MetricsAddr string
+	// MetricsSecure serves metrics over HTTPS with authentication and authorization.
+	MetricsSecure bool
+	// ProbeAddr is where /healthz and /readyz listen ("0" disables them).
+	ProbeAddr string
+	// LeaderElect turns on leader election, for running more than one replica.
+	LeaderElect bool
+	// LeaderElectionNamespace is where the election lease lives (defaults to the pod's namespace).
+	LeaderElectionNamespace string
+	// LeaderElectionID names the lease.
+	LeaderElectionID string
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// ManageIstioCRDs installs and upgrades Istio's own CRDs.
+	ManageIstioCRDs bool
+	// Platform is auto, kubernetes or openshift.
+	Platform string
+	// MaxConcurrentReconciles bounds parallel reconciles per controller.
+	MaxConcurrentReconciles int
+	// ShowVersion prints the version and exits.
+	ShowVersion bool
+	// Zap configures logging.
+	Zap zap.Options
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		MetricsAddr: ":8443", MetricsSecure: true, ProbeAddr: ":8081",
+		LeaderElectionID: "sail-operator.sailoperator.io",
+		LeaseDuration:    15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
+		ManageIstioCRDs: true, Platform: "auto", MaxConcurrentReconciles: 4,
+		Zap: zap.Options{Development: false},
+	}
+}
+
+// BindFlags registers the options on fs.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, `Address of the metrics endpoint ("0" disables it).`)
+	fs.BoolVar(&o.MetricsSecure, "metrics-secure", o.MetricsSecure, "Serve metrics over HTTPS, only to clients allowed to get /metrics (authenticated with TokenReview, authorized with SubjectAccessReview).")
+	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, `Address of /healthz and /readyz ("0" disables them).`)
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader, so that several replicas can run and only one acts.")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader election lease (defaults to the pod's namespace).")
+	fs.StringVar(&o.LeaderElectionID, "leader-election-id", o.LeaderElectionID, "Name of the leader election lease.")
+	fs.DurationVar(&o.LeaseDuration, "leader-election-lease-duration", o.LeaseDuration, "How long a leader's lease lasts without renewal.")
+	fs.DurationVar(&o.RenewDeadline, "leader-election-renew-deadline", o.RenewDeadline, "How long the leader retries renewing before giving up leadership.")
+	fs.DurationVar(&o.RetryPeriod, "leader-election-retry-period", o.RetryPeriod, "How often candidates try to acquire or renew the lease.")
+	fs.BoolVar(&o.ManageIstioCRDs, "manage-istio-crds", o.ManageIstioCRDs, "Install and upgrade Istio's CRDs from the newest Istio version in use (turn off when CRDs are managed elsewhere).")
+	fs.StringVar(&o.Platform, "platform", o.Platform, "Platform defaults to apply: auto (detect), kubernetes or openshift.")
+	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles, "Parallel reconciles per controller.")
+	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version, commit and supported Istio versions, then exit.")
+	o.Zap.BindFlags(fs)
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	switch values.Platform(o.Platform) {
+	case "auto", values.PlatformKubernetes, values.PlatformOpenShift:
+	default:
+		return fmt.Errorf("--platform=%q: use auto, kubernetes or openshift", o.Platform)
+	}
+	if o.MaxConcurrentReconciles < 1 {
+		return fmt.Errorf("--max-concurrent-reconciles must be at least 1")
+	}
+	if o.RenewDeadline >= o.LeaseDuration {
+		return fmt.Errorf("--leader-election-renew-deadline must be shorter than --leader-election-lease-duration")
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+// Package readiness tells whether applied workloads are ready the kstatus way (sigs.k8s.io/cli-utils), which
+// accounts for observedGeneration and updated replicas, so a rollout in progress is not reported ready.
+package readiness
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Workload kinds whose readiness is checked.
+var workloadKinds = map[string]bool{"Deployment": true, "DaemonSet": true, "StatefulSet": true}
+
+// Check returns ready=true when every Deployment, DaemonSet and StatefulSet among objs is Current per kstatus;
+// otherwise a message naming the first one that is not.
+func Check(ctx context.Context, reader client.Reader, scheme *runtime.Scheme, objs []*unstructured.Unstructured) (bool, string, error) {
+	for _, want := range objs {
+		if !workloadKinds[want.GetKind()] {
+			continue
+		}
+		obj, err := scheme.New(want.GroupVersionKind())
+		if err != nil {
+			return false, "", err
+		}
+		cobj := obj.(client.Object)
+		if err := reader.Get(ctx, client.ObjectKeyFromObject(want), cobj); err != nil {
+			if apierrors.IsNotFound(err) {
+				return false, fmt.Sprintf("%s %s/%s does not exist yet", want.GetKind(), want.GetNamespace(), want.GetName()), nil
+			}
+			return false, "", err
+		}
+		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+		if err != nil {
+			return false, "", err
+		}
+		u := &unstructured.Unstructured{Object: content}
+		u.SetGroupVersionKind(want.GroupVersionKind())
+		res, err := kstatus.Compute(u)
+		if err != nil {
+			return false, "", err
+		}
+		if res.Status != kstatus.CurrentStatus {
+			return false, fmt.Sprintf("%s %s/%s is not ready: %s", want.GetKind(), want.GetNamespace(), want.GetName(), res.Message), nil
+		}
+	}
+	return true, "", nil
+}
