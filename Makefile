@@ -44,7 +44,7 @@ gen: ## Regenerate values types, version markers, deepcopy, CRDs and RBAC.
 	hack/gen-values.sh
 	$(GO) run ./hack/versionsgen $(API_FILES)
 	$(BIN)/controller-gen object paths=./api/...
-	$(BIN)/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(BIN)/controller-gen crd:allowDangerousTypes=true paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(BIN)/controller-gen rbac:roleName=sail-operator paths=./internal/... output:rbac:artifacts:config=config/rbac
 
 .PHONY: verify-gen

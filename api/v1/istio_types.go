@@ -106,11 +106,14 @@ type IstioStatus struct {
 // RevisionSummary counts an Istio's IstioRevisions.
 type RevisionSummary struct {
 	// Total number of revisions.
-	Total int32 `json:"total"`
+	// +optional
+	Total int32 `json:"total,omitempty"`
 	// Ready is the number of revisions whose Ready condition is True.
-	Ready int32 `json:"ready"`
+	// +optional
+	Ready int32 `json:"ready,omitempty"`
 	// InUse is the number of revisions used by workloads, namespaces or tags.
-	InUse int32 `json:"inUse"`
+	// +optional
+	InUse int32 `json:"inUse,omitempty"`
 }
 
 // Istio declares an Istio control plane: its version, profile, namespace and Helm values. The operator keeps one

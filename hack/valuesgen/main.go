@@ -16,10 +16,12 @@
 //
 // Usage:
 //
-//	go run ./hack/valuesgen -istio-dir DIR -api-dir DIR [-source TEXT] [-out FILE]
+//	go run ./hack/valuesgen -istio-dir DIR -api-dir DIR [-source TEXT] [-reserve-from DIR] [-out FILE] [-v]
 //
 // where the directories are those of the istio.io/istio and istio.io/api modules
-// (hack/gen-values.sh finds them with go mod download -json).
+// (hack/gen-values.sh finds them with go mod download -json), -source is recorded
+// in the header of the output, -reserve-from names the output package's directory
+// (see Type names) and -v prints which Istio type each emitted type mirrors.
 //
 // # Type names
 //
@@ -28,7 +30,8 @@
 // handed out in this order: the values package first, then the mesh package,
 // then any other package by import path; within a package by Go name. A name
 // that is already taken, or reserved for the hand-written API (Istio, IstioSpec,
-// IstioRevision*, IstioCNI*, ZTunnel*, ...), gets the package prefix: "Values"
+// IstioRevision*, IstioCNI*, ZTunnel*, ..., and any identifier declared by a
+// hand-written file of the -reserve-from directory), gets the package prefix: "Values"
 // for the values package, otherwise the camel-cased first element of the
 // package path below istio.io/api ("Mesh" for mesh/v1alpha1, "Networking" for
 // networking/v1alpha3); if that is taken too, all path elements joined
@@ -47,18 +50,24 @@
 //     protojson accepts (items:Enum for repeated enums; map values are not validated).
 //   - google.protobuf.Struct, Any, Empty: *apiextensionsv1.JSON, schemaless,
 //     preserving unknown fields, of type object; ListValue: the same with type
-//     array; Value: the same without a type.
+//     array; Value: the same without a type (any JSON value). Repeated ones are
+//     []apiextensionsv1.JSON (an array whose items preserve unknown fields, with
+//     items of type object for Struct); map values are not given a type.
 //   - Istio's IntOrString message: *intstr.IntOrString (it marshals as a bare
 //     int or string).
 //   - messages: pointers; repeated: slices of values; maps: maps of values.
 //   - oneofs: each member becomes an optional (pointer) field of the enclosing
-//     struct with the member's json name, as protojson renders them.
+//     struct with the member's json name, as protojson renders them; the doc
+//     comment of each says that at most one of the members may be set (this is
+//     not validated by the schema).
 //   - a field whose message type is already being expanded further up (a type
 //     cycle) is cut: it becomes schemaless JSON of type object, and says so in its
 //     doc comment. The generator prints the cut fields on stderr.
 //
 // Doc comments are carried over from the protos. Lines that look like markers
-// (starting with "+"), HTML comments and "$hide_from_docs" are dropped;
+// (starting with "+": Istio's own +kubebuilder, +cue-gen, +protoc-gen-crd
+// annotations), lines starting with "TODO", HTML comments and "$hide_from_docs"
+// are dropped;
 // protoc-gen-go's "Deprecated: Marked as deprecated in ..." line is replaced by a
 // "Deprecated:" paragraph.
 package main
@@ -71,6 +80,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -80,7 +90,8 @@ func main() {
 	flag.StringVar(&cfg.IstioDir, "istio-dir", "", "directory of the istio.io/istio module")
 	flag.StringVar(&cfg.APIDir, "api-dir", "", "directory of the istio.io/api module")
 	flag.StringVar(&cfg.Source, "source", "", "description of the inputs, written into the header of the output")
-	reserveFrom := flag.String("reserve-from", "", "directory of the output package: the top-level identifiers of its other Go files are not emitted as type names")
+	verbose := flag.Bool("v", false, "print the emitted type names and the Go types they mirror on stderr")
+	reserveFrom := flag.String("reserve-from", "", "directory of the output package: the top-level identifiers declared by its hand-written Go files are not used as type names")
 	flag.Parse()
 	if cfg.IstioDir == "" || cfg.APIDir == "" || flag.NArg() != 0 {
 		flag.Usage()
@@ -88,19 +99,29 @@ func main() {
 	}
 	if *reserveFrom != "" {
 		var err error
-		cfg.Reserved, err = declaredNames(*reserveFrom, *out)
+		cfg.Reserved, err = declaredNames(*reserveFrom)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "valuesgen:", err)
 			os.Exit(1)
 		}
 	}
-	src, cuts, err := generateWithReport(cfg)
+	src, rep, err := generateWithReport(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "valuesgen:", err)
 		os.Exit(1)
 	}
-	for _, c := range cuts {
+	for _, c := range rep.cuts {
 		fmt.Fprintln(os.Stderr, "valuesgen: cut type cycle at", c)
+	}
+	if *verbose {
+		names := make([]string, 0, len(rep.names))
+		for n := range rep.names {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(os.Stderr, "valuesgen: %s <- %s\n", n, rep.names[n])
+		}
 	}
 	if *out == "-" {
 		_, err = os.Stdout.Write(src)
@@ -114,9 +135,8 @@ func main() {
 }
 
 // declaredNames returns the top-level identifiers declared in the Go files of dir,
-// except the file skip (the generator's own output) and generated deepcopy code.
-func declaredNames(dir, skip string) (map[string]bool, error) {
-	skipAbs, _ := filepath.Abs(skip)
+// except in files generated by this generator and in deepcopy code.
+func declaredNames(dir string) (map[string]bool, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -129,10 +149,14 @@ func declaredNames(dir, skip string) (map[string]bool, error) {
 			continue
 		}
 		path := filepath.Join(dir, n)
-		if abs, _ := filepath.Abs(path); abs == skipAbs {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(string(src), generatedHeader) {
 			continue
 		}
-		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		f, err := parser.ParseFile(fset, path, src, parser.SkipObjectResolution)
 		if err != nil {
 			return nil, err
 		}

@@ -161,3 +161,14 @@ func FromMap(m Map) (*sailv1.Values, error) {
 	}
 	return out, nil
 }
+
+// ForIstiodChart returns the values the istiod chart is rendered with. The chart reads the control plane's
+// settings at the top level (env, resources, replicaCount, ...), while the values schema, like istioctl, keeps
+// them under pilot: the pilot section is lifted to the top level, where it wins over keys already there.
+func ForIstiodChart(vals Map) Map {
+	pilot, ok := vals["pilot"].(Map)
+	if !ok {
+		return vals
+	}
+	return Merge(vals, pilot)
+}

@@ -142,7 +142,7 @@ func (r *Reconciler) render(rev *sailv1.IstioRevision) ([]*unstructured.Unstruct
 		return nil, err
 	}
 	objs, err := r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartIstiod,
-		Release: rev.Name, Namespace: rev.Spec.Namespace, Values: vals})
+		Release: rev.Name, Namespace: rev.Spec.Namespace, Values: values.ForIstiodChart(vals)})
 	if err != nil {
 		return nil, err
 	}

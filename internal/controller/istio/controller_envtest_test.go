@@ -1,0 +1,196 @@
+package istio_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/apply"
+	"github.com/sail-mesh/sail/internal/testenv"
+)
+
+const timeout = 30 * time.Second
+
+func newIstio(name, ns string, env map[string]string) *sailv1.Istio {
+	return &sailv1.Istio{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: sailv1.IstioSpec{Namespace: ns, Values: &sailv1.Values{Pilot: &sailv1.PilotConfig{Env: jsonOf(env)}}},
+	}
+}
+
+func jsonOf(v any) *apiextensionsv1.JSON {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return &apiextensionsv1.JSON{Raw: data}
+}
+
+func createNamespace(t *testing.T, c client.Client, name string) {
+	t.Helper()
+	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func condition(c client.Client, name, condType string) func() metav1.ConditionStatus {
+	return func() metav1.ConditionStatus {
+		istio := &sailv1.Istio{}
+		if err := c.Get(context.Background(), client.ObjectKey{Name: name}, istio); err != nil {
+			return "missing"
+		}
+		if cond := meta.FindStatusCondition(istio.Status.Conditions, condType); cond != nil {
+			return cond.Status
+		}
+		return "unset"
+	}
+}
+
+func envOf(d *appsv1.Deployment, name string) string {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		for _, e := range c.Env {
+			if e.Name == name {
+				return e.Value
+			}
+		}
+	}
+	return ""
+}
+
+// markAvailable plays the Deployment controller, which envtest does not run.
+func markAvailable(ctx context.Context, c client.Client, d *appsv1.Deployment) error {
+	d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1,
+		AvailableReplicas: 1, Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue,
+			Reason: "MinimumReplicasAvailable"}, {Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"}}}
+	return c.Status().Update(ctx, d)
+}
+
+func TestIstio_Lifecycle(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	env := testenv.Start(t)
+	env.StartOperator(t)
+	c := env.Client
+	createNamespace(t, c, "istio-system")
+
+	istio := newIstio("default", "istio-system", map[string]string{"SAIL_TEST": "one"})
+	g.Expect(c.Create(ctx, istio)).To(Succeed())
+	g.Expect(istio.Spec.Version).To(Equal("v1.31.0"), "the version defaults to the newest")
+
+	deploy := &appsv1.Deployment{}
+	key := client.ObjectKey{Namespace: "istio-system", Name: "istiod"}
+	g.Eventually(func() error { return c.Get(ctx, key, deploy) }, timeout).Should(Succeed())
+	g.Expect(envOf(deploy, "SAIL_TEST")).To(Equal("one"), "the user's values reach the Deployment")
+	g.Expect(deploy.Spec.Template.Spec.Containers[0].Image).To(Equal("docker.io/istio/pilot:1.31.0"))
+	g.Eventually(condition(c, "default", sailv1.ConditionReconciled), timeout).Should(Equal(metav1.ConditionTrue))
+	g.Expect(condition(c, "default", sailv1.ConditionReady)()).To(Equal(metav1.ConditionFalse), "not ready before istiod is available")
+
+	g.Expect(markAvailable(ctx, c, deploy)).To(Succeed())
+	g.Eventually(condition(c, "default", sailv1.ConditionReady), timeout).Should(Equal(metav1.ConditionTrue))
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, istio)).To(Succeed())
+	g.Expect(istio.Status.ActiveRevisionName).To(Equal("default"))
+	g.Expect(istio.Status.Revisions).To(Equal(sailv1.RevisionSummary{Total: 1, Ready: 1, InUse: 1}))
+	g.Expect(istio.Status.State).To(Equal(sailv1.StateHealthy))
+
+	t.Run("the base chart's default validator and Istio's CRDs are installed", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "istiod-default-validator"}, &admissionregistrationv1.ValidatingWebhookConfiguration{})).To(Succeed())
+		crd := &unstructured.Unstructured{}
+		crd.SetAPIVersion("apiextensions.k8s.io/v1")
+		crd.SetKind("CustomResourceDefinition")
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "virtualservices.networking.istio.io"}, crd)).To(Succeed())
+	})
+
+	t.Run("a values change updates the Deployment", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, istio)).To(Succeed())
+		istio.Spec.Values.Pilot.Env = jsonOf(map[string]string{"SAIL_TEST": "two"})
+		g.Expect(c.Update(ctx, istio)).To(Succeed())
+		g.Eventually(func() string {
+			_ = c.Get(ctx, key, deploy)
+			return envOf(deploy, "SAIL_TEST")
+		}, timeout).Should(Equal("two"))
+		g.Eventually(condition(c, "default", sailv1.ConditionReady), timeout).Should(Equal(metav1.ConditionFalse),
+			"a rollout in progress is not ready")
+		g.Expect(c.Get(ctx, key, deploy)).To(Succeed())
+		g.Expect(markAvailable(ctx, c, deploy)).To(Succeed())
+		g.Eventually(condition(c, "default", sailv1.ConditionReady), timeout).Should(Equal(metav1.ConditionTrue))
+	})
+
+	t.Run("a deleted owned object is recreated", func(t *testing.T) {
+		g := NewWithT(t)
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: "istiod"}}
+		g.Expect(c.Delete(ctx, svc)).To(Succeed())
+		g.Eventually(func() error { return c.Get(ctx, client.ObjectKeyFromObject(svc), svc) }, timeout).Should(Succeed())
+	})
+
+	t.Run("an edited owned field is repaired", func(t *testing.T) {
+		g := NewWithT(t)
+		cm := &corev1.ConfigMap{}
+		cmKey := client.ObjectKey{Namespace: "istio-system", Name: "istio"}
+		g.Expect(c.Get(ctx, cmKey, cm)).To(Succeed())
+		want := cm.Data["mesh"]
+		cm.Data["mesh"] = "edited: by hand"
+		g.Expect(c.Update(ctx, cm, client.FieldOwner("kubectl-edit"))).To(Succeed())
+		g.Eventually(func() string {
+			_ = c.Get(ctx, cmKey, cm)
+			return cm.Data["mesh"]
+		}, timeout).Should(Equal(want))
+	})
+
+	t.Run("fields istiod writes are left alone", func(t *testing.T) {
+		g := NewWithT(t)
+		vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "istio-validator-istio-system"}, vwc)).To(Succeed())
+		fail := admissionregistrationv1.Fail
+		for i := range vwc.Webhooks {
+			vwc.Webhooks[i].ClientConfig.CABundle = []byte("istiod-ca")
+			vwc.Webhooks[i].FailurePolicy = &fail
+		}
+		g.Expect(c.Update(ctx, vwc, client.FieldOwner("pilot-discovery"))).To(Succeed())
+		// A values change makes the operator apply again; istiod's fields must survive it.
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, istio)).To(Succeed())
+		istio.Spec.Values.Pilot.Env = jsonOf(map[string]string{"SAIL_TEST": "three"})
+		g.Expect(c.Update(ctx, istio)).To(Succeed())
+		g.Eventually(func() string {
+			_ = c.Get(ctx, key, deploy)
+			return envOf(deploy, "SAIL_TEST")
+		}, timeout).Should(Equal("three"))
+		g.Consistently(func() string {
+			_ = c.Get(ctx, client.ObjectKey{Name: "istio-validator-istio-system"}, vwc)
+			return string(vwc.Webhooks[0].ClientConfig.CABundle) + "/" + string(*vwc.Webhooks[0].FailurePolicy)
+		}, 2*time.Second).Should(Equal("istiod-ca/Fail"))
+	})
+
+	t.Run("deleting the Istio removes everything it installed", func(t *testing.T) {
+		g := NewWithT(t)
+		rev := &sailv1.IstioRevision{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, rev)).To(Succeed())
+		inventory := rev.Status.Inventory
+		g.Expect(len(inventory)).To(BeNumerically(">", 10))
+		g.Expect(c.Delete(ctx, istio)).To(Succeed())
+		g.Eventually(func() bool {
+			return apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: "default"}, &sailv1.Istio{}))
+		}, timeout).Should(BeTrue())
+		g.Expect(apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: "default"}, &sailv1.IstioRevision{}))).To(BeTrue())
+		for _, e := range inventory {
+			u, err := apply.EntryObject(e)
+			g.Expect(err).NotTo(HaveOccurred())
+			err = c.Get(ctx, client.ObjectKeyFromObject(u), u)
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "%s should be deleted", e.ID)
+		}
+	})
+}
