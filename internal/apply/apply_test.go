@@ -1,0 +1,75 @@
+package apply
+
+import (
+	"testing"
+
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func obj(kind, ns, name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("v1")
+	u.SetKind(kind)
+	u.SetNamespace(ns)
+	u.SetName(name)
+	return u
+}
+
+func TestStages_OrdersDependenciesFirstAndWebhooksLast(t *testing.T) {
+	g := NewWithT(t)
+	stages := Stages([]*unstructured.Unstructured{
+		obj("ValidatingWebhookConfiguration", "", "v"), obj("Deployment", "ns", "d"), obj("RoleBinding", "ns", "rb"),
+		obj("ServiceAccount", "ns", "sa"), obj("CustomResourceDefinition", "", "crd"),
+	})
+	var kinds [][]string
+	for _, s := range stages {
+		var ks []string
+		for _, u := range s {
+			ks = append(ks, u.GetKind())
+		}
+		kinds = append(kinds, ks)
+	}
+	g.Expect(kinds).To(Equal([][]string{{"CustomResourceDefinition"}, {"ServiceAccount"}, {"RoleBinding"}, {"Deployment"}, {"ValidatingWebhookConfiguration"}}))
+}
+
+func TestStripRuntimeFields(t *testing.T) {
+	g := NewWithT(t)
+	vwc := obj("ValidatingWebhookConfiguration", "", "v")
+	vwc.Object["webhooks"] = []any{map[string]any{"name": "w", "failurePolicy": "Ignore", "clientConfig": map[string]any{"caBundle": "x", "service": map[string]any{"name": "istiod"}}}}
+	StripRuntimeFields(vwc)
+	g.Expect(vwc.Object["webhooks"]).To(Equal([]any{map[string]any{"name": "w", "clientConfig": map[string]any{"service": map[string]any{"name": "istiod"}}}}))
+
+	mwc := obj("MutatingWebhookConfiguration", "", "m")
+	mwc.Object["webhooks"] = []any{map[string]any{"name": "w", "failurePolicy": "Fail", "clientConfig": map[string]any{"caBundle": "x"}}}
+	StripRuntimeFields(mwc)
+	g.Expect(mwc.Object["webhooks"]).To(Equal([]any{map[string]any{"name": "w", "failurePolicy": "Fail", "clientConfig": map[string]any{}}}),
+		"the injector keeps its failure policy; only the CA bundle is istiod's")
+}
+
+func TestHash_IgnoresItsOwnAnnotation(t *testing.T) {
+	g := NewWithT(t)
+	a := obj("ConfigMap", "ns", "c")
+	h1, err := Hash(a)
+	g.Expect(err).NotTo(HaveOccurred())
+	a.SetAnnotations(map[string]string{AnnotationAppliedHash: "whatever"})
+	h2, _ := Hash(a)
+	g.Expect(h2).To(Equal(h1))
+	a.SetLabels(map[string]string{"x": "y"})
+	h3, _ := Hash(a)
+	g.Expect(h3).NotTo(Equal(h1))
+}
+
+func TestInventory_DiffAndUnion(t *testing.T) {
+	g := NewWithT(t)
+	old := Inventory([]*unstructured.Unstructured{obj("ConfigMap", "ns", "a"), obj("ConfigMap", "ns", "b")})
+	cur := Inventory([]*unstructured.Unstructured{obj("ConfigMap", "ns", "b"), obj("Service", "ns", "c")})
+	g.Expect(Diff(old, cur)).To(Equal([]Entry{{ID: "ns_a__ConfigMap", Version: "v1"}}))
+	g.Expect(Union(old, cur)).To(HaveLen(3))
+	u, err := EntryObject(Entry{ID: "ns_a_apps_Deployment", Version: "v1"})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(u.GetAPIVersion()).To(Equal("apps/v1"))
+	g.Expect(u.GetNamespace() + "/" + u.GetName()).To(Equal("ns/a"))
+	_, err = EntryObject(Entry{ID: "bad"})
+	g.Expect(err).To(HaveOccurred())
+}
