@@ -1,0 +1,195 @@
+// Package framework runs Sail end to end for black-box tests and benchmarks: a local kwok cluster (real
+// kube-apiserver, controller-manager and scheduler; kwok makes pods Running and Ready), Sail's CRDs installed,
+// and the operator built from this repository running as a separate process.
+package framework
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sail-mesh/sail/internal/localcluster"
+	"github.com/sail-mesh/sail/internal/operator"
+	"github.com/sail-mesh/sail/internal/testenv"
+)
+
+// Cluster is a running local cluster with Sail's CRDs.
+type Cluster struct {
+	// Local is the kwok cluster.
+	Local *localcluster.Cluster
+	// Config reaches the API server as an administrator.
+	Config *rest.Config
+	// Client is an uncached client with Sail's scheme.
+	Client client.Client
+}
+
+// StartCluster starts (or reuses) the kwok cluster called name with nodes fake nodes, installs Sail's CRDs, and
+// returns it. auditPolicy, when not empty, turns on the API server's audit log.
+func StartCluster(ctx context.Context, name string, nodes int, auditPolicy string) (*Cluster, error) {
+	lc, err := localcluster.Start(ctx, localcluster.Options{Name: name, Nodes: nodes, AuditPolicyFile: auditPolicy,
+		BinDir: filepath.Join(testenv.RepoRoot(), "bin"), WorkDir: filepath.Join(testenv.RepoRoot(), ".cluster")})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := lc.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = 100, 200
+	c, err := client.New(cfg, client.Options{Scheme: operator.NewScheme()})
+	if err != nil {
+		return nil, err
+	}
+	cl := &Cluster{Local: lc, Config: cfg, Client: c}
+	if err := cl.ApplyFiles(ctx, filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")); err != nil {
+		return nil, fmt.Errorf("installing Sail's CRDs: %w", err)
+	}
+	return cl, nil
+}
+
+// ApplyFiles applies every YAML document in dir with server-side apply.
+func (c *Cluster) ApplyFiles(ctx context.Context, dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+		for {
+			u := &unstructured.Unstructured{}
+			if err := dec.Decode(&u.Object); err != nil {
+				break
+			}
+			if len(u.Object) == 0 {
+				continue
+			}
+			if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("sail-e2e"), client.ForceOwnership); err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+		}
+	}
+	// Wait until the API server serves the new kinds.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		list := &unstructured.UnstructuredList{}
+		list.SetAPIVersion("sailoperator.io/v1")
+		list.SetKind("IstioList")
+		err := c.Client.List(ctx, list)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// OperatorBinary builds the operator once per test process and returns its path.
+func OperatorBinary() (string, error) {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sail-e2e-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "sail-operator")
+		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/sail-operator")
+		cmd.Dir = testenv.RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building the operator: %v\n%s", err, out)
+		}
+	})
+	return buildPath, buildErr
+}
+
+// Operator is an operator process.
+type Operator struct {
+	cmd     *exec.Cmd
+	LogPath string
+	done    chan struct{}
+}
+
+// StartOperator runs the operator against the cluster with extra flags; its log goes to logDir/name.log.
+func (c *Cluster) StartOperator(logDir, name string, flags ...string) (*Operator, error) {
+	bin, err := OperatorBinary()
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(logDir, name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"--kubeconfig", c.Local.KubeconfigPath(), "--metrics-bind-address=0",
+		"--health-probe-bind-address=0", "--platform=kubernetes"}, flags...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	op := &Operator{cmd: cmd, LogPath: logPath, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		logFile.Close()
+		close(op.done)
+	}()
+	return op, nil
+}
+
+// Stop ends the operator (SIGTERM, then SIGKILL after 10 s) and waits for it.
+func (o *Operator) Stop() {
+	_ = o.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-o.done:
+	case <-time.After(10 * time.Second):
+		_ = o.cmd.Process.Kill()
+		<-o.done
+	}
+}
+
+// Kill ends the operator with SIGKILL and waits for it.
+func (o *Operator) Kill() {
+	_ = o.cmd.Process.Kill()
+	<-o.done
+}
+
+// PID returns the operator's process id.
+func (o *Operator) PID() int { return o.cmd.Process.Pid }
+
+// DumpLogOnFailure prints the tail of the operator's log when the test failed.
+func (o *Operator) DumpLogOnFailure(t testing.TB) {
+	t.Helper()
+	if !t.Failed() {
+		return
+	}
+	data, err := os.ReadFile(o.LogPath)
+	if err != nil {
+		return
+	}
+	if len(data) > 20000 {
+		data = data[len(data)-20000:]
+	}
+	t.Logf("operator log (tail):\n%s", data)
+}
