@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -138,8 +139,38 @@ func (m *Manager) Prepare(objs []*unstructured.Unstructured, owner Owner, defaul
 			Controller: ptr(true), BlockOwnerDeletion: ptr(true),
 		}})
 		StripRuntimeFields(u)
+		if content := u.GetAnnotations()[AnnotationAppliedHash]; content != "" {
+			// The object carries the digest of its rendered content; what Prepare changed is a function of the
+			// owner and namespace, so the digest of the result needs no second encoding of the object.
+			setHash(u, digest(content, string(owner.GetUID()), gvk.Kind, owner.GetName(), u.GetNamespace()))
+		}
 	}
 	return nil
+}
+
+// SetContentHash records the digest of an object's content in its applied-hash annotation, so Prepare and Apply
+// need not encode the object again; renderers call it once per rendered object.
+func SetContentHash(u *unstructured.Unstructured) error {
+	h, err := Hash(u)
+	if err != nil {
+		return err
+	}
+	setHash(u, h)
+	return nil
+}
+
+func setHash(u *unstructured.Unstructured, h string) {
+	annotations := u.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationAppliedHash] = h
+	u.SetAnnotations(annotations)
+}
+
+func digest(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:12])
 }
 
 // Apply applies objs in stages (CRDs and namespaces first, webhooks last), objects of a stage in parallel. An
@@ -171,16 +202,16 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured) 
 }
 
 func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured) (Action, error) {
-	hash, err := Hash(u)
-	if err != nil {
-		return "", err
+	hash := u.GetAnnotations()[AnnotationAppliedHash]
+	if hash == "" {
+		var err error
+		if hash, err = Hash(u); err != nil {
+			return "", err
+		}
 	}
-	annotations := u.GetAnnotations()
-	if annotations == nil {
-		annotations = map[string]string{}
+	if u.GetAnnotations()[AnnotationAppliedHash] != hash {
+		setHash(u, hash)
 	}
-	annotations[AnnotationAppliedHash] = hash
-	u.SetAnnotations(annotations)
 
 	id := ID(u)
 	live, err := m.getLive(ctx, u)
@@ -206,10 +237,15 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured) (A
 }
 
 // getLive reads the live object through the reader, as a typed object when the scheme knows the kind (so the
-// cache shares the informers the controllers already run).
+// cache shares the informers the controllers already run). CRDs are read as metadata only: their schemas are
+// large and only metadata is compared.
 func (m *Manager) getLive(ctx context.Context, u *unstructured.Unstructured) (metav1.Object, error) {
 	var obj client.Object
-	if typed, err := m.scheme.New(u.GroupVersionKind()); err == nil {
+	if u.GetKind() == "CustomResourceDefinition" {
+		pom := &metav1.PartialObjectMetadata{}
+		pom.SetGroupVersionKind(u.GroupVersionKind())
+		obj = pom
+	} else if typed, err := m.scheme.New(u.GroupVersionKind()); err == nil {
 		obj = typed.(client.Object)
 	} else {
 		l := &unstructured.Unstructured{}
@@ -243,11 +279,20 @@ func (m *Manager) remember(id, hash string, applied metav1.Object) {
 	m.applied[id] = appliedRecord{uid: applied.GetUID(), hash: hash, fields: m.ownedFields(applied)}
 }
 
-// ownedFields returns our apply entry of the object's managed fields, or "" when there is none.
+// ownedFields returns our apply entry of the object's managed fields in a canonical form (the API server's
+// encoding and a decoded-then-encoded copy order keys differently), or "" when there is none.
 func (m *Manager) ownedFields(obj metav1.Object) string {
 	for _, e := range obj.GetManagedFields() {
 		if e.Manager == m.fieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" && e.FieldsV1 != nil {
-			return string(e.FieldsV1.Raw)
+			var tree map[string]any
+			if err := json.Unmarshal(e.FieldsV1.Raw, &tree); err != nil {
+				return string(e.FieldsV1.Raw)
+			}
+			canonical, err := json.Marshal(tree) // map keys are sorted
+			if err != nil {
+				return string(e.FieldsV1.Raw)
+			}
+			return string(canonical)
 		}
 	}
 	return ""

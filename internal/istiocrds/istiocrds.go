@@ -13,6 +13,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -47,7 +48,8 @@ func (i *Installer) Ensure(ctx context.Context, version string) error {
 	}
 	var todo []*unstructured.Unstructured
 	for _, crd := range crds {
-		live := &apiextensionsv1.CustomResourceDefinition{}
+		live := &metav1.PartialObjectMetadata{}
+		live.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 		err := i.reader.Get(ctx, client.ObjectKey{Name: crd.GetName()}, live)
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("reading CRD %s: %w", crd.GetName(), err)
@@ -57,7 +59,7 @@ func (i *Installer) Ensure(ctx context.Context, version string) error {
 				continue
 			}
 		}
-		todo = append(todo, crd.DeepCopy())
+		todo = append(todo, crd) // Apply only reads objects that carry their hash
 	}
 	if _, err := i.applier.Apply(ctx, todo); err != nil {
 		return fmt.Errorf("installing Istio %s CRDs: %w", version, err)
@@ -117,6 +119,9 @@ func parse(data []byte, version string) ([]*unstructured.Unstructured, error) {
 		}
 		annotations[AnnotationIstioVersion] = version
 		u.SetAnnotations(annotations)
+		if err := apply.SetContentHash(u); err != nil {
+			return nil, err
+		}
 		out = append(out, u)
 	}
 }

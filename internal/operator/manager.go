@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -67,9 +68,15 @@ func stripManagedFields(obj any) (any, error) {
 
 // Operator is a configured manager with Sail's controllers.
 type Operator struct {
-	Manager  ctrl.Manager
+	// Manager runs the controllers.
+	Manager ctrl.Manager
+	// Renderer renders charts (shared by the controllers, so its cache and counters are the operator's).
 	Renderer *render.Renderer
-	Applier  *apply.Manager
+	// Applier applies and deletes objects.
+	Applier *apply.Manager
+	// Istio and Revision are the controllers, exposed for benchmarks that call Reconcile directly.
+	Istio    *istioctrl.Reconciler
+	Revision *istiorevision.Reconciler
 }
 
 // New builds the manager and registers the controllers; Start runs them.
@@ -98,6 +105,7 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 		LeaseDuration:                 &o.LeaseDuration,
 		RenewDeadline:                 &o.RenewDeadline,
 		RetryPeriod:                   &o.RetryPeriod,
+		Controller:                    ctrlconfig.Controller{SkipNameValidation: &o.SkipControllerNameValidation},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
@@ -115,15 +123,17 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 		crds = istiocrds.NewInstaller(applier, mgr.GetClient())
 	}
 	recorder := mgr.GetEventRecorder("sail-operator")
-	if err := (&istioctrl.Reconciler{Client: mgr.GetClient(), Versions: versions.Default(), Platform: platform,
-		Recorder: recorder}).SetupWithManager(mgr); err != nil {
+	istioRec := &istioctrl.Reconciler{Client: mgr.GetClient(), Versions: versions.Default(), Platform: platform,
+		Recorder: recorder}
+	if err := istioRec.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
 		return nil, fmt.Errorf("setting up the Istio controller: %w", err)
 	}
-	if err := (&istiorevision.Reconciler{Client: mgr.GetClient(), Scheme: scheme, Renderer: renderer, Applier: applier,
-		CRDs: crds, Recorder: recorder}).SetupWithManager(mgr); err != nil {
+	revRec := &istiorevision.Reconciler{Client: mgr.GetClient(), Scheme: scheme, Renderer: renderer, Applier: applier,
+		CRDs: crds, Recorder: recorder}
+	if err := revRec.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
 		return nil, fmt.Errorf("setting up the IstioRevision controller: %w", err)
 	}
-	return &Operator{Manager: mgr, Renderer: renderer, Applier: applier}, nil
+	return &Operator{Manager: mgr, Renderer: renderer, Applier: applier, Istio: istioRec, Revision: revRec}, nil
 }
 
 // Start runs the operator until ctx ends.

@@ -38,6 +38,8 @@ type Options struct {
 	ShowVersion bool
 	// Zap configures logging.
 	Zap zap.Options
+	// SkipControllerNameValidation allows several operators in one process (tests); not a flag.
+	SkipControllerNameValidation bool
 }
 
 // NewOptions returns the defaults.

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
+	"github.com/sail-mesh/sail/internal/apply"
 	"github.com/sail-mesh/sail/internal/versions"
 )
 
@@ -189,6 +190,11 @@ func renderChart(chrt *chartv2.Chart, in Input) ([]*unstructured.Unstructured, e
 		objs = append(objs, parsed...)
 	}
 	sort.SliceStable(objs, func(i, j int) bool { return ID(objs[i]) < ID(objs[j]) })
+	for _, u := range objs {
+		if err := apply.SetContentHash(u); err != nil {
+			return nil, err
+		}
+	}
 	return objs, nil
 }
 

@@ -78,6 +78,7 @@ func (e *Env) StartOperator(t testing.TB, mutate ...func(*operator.Options)) *op
 	opts.MetricsAddr = "0"
 	opts.ProbeAddr = "0"
 	opts.Platform = "kubernetes"
+	opts.SkipControllerNameValidation = true
 	for _, m := range mutate {
 		m(opts)
 	}

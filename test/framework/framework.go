@@ -193,3 +193,9 @@ func (o *Operator) DumpLogOnFailure(t testing.TB) {
 	}
 	t.Logf("operator log (tail):\n%s", data)
 }
+
+// DeleteCluster deletes the local cluster called name, if it exists, so the next StartCluster creates it anew.
+func DeleteCluster(ctx context.Context, name string) error {
+	return localcluster.Delete(ctx, localcluster.Options{Name: name,
+		BinDir: filepath.Join(testenv.RepoRoot(), "bin"), WorkDir: filepath.Join(testenv.RepoRoot(), ".cluster")})
+}

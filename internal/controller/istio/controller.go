@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -247,7 +248,7 @@ func (r *Reconciler) event(istio *sailv1.Istio, eventType, reason, format string
 }
 
 // SetupWithManager registers the controller and the owner index of IstioRevisions.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sailv1.IstioRevision{}, IndexOwner,
 		func(o client.Object) []string {
 			if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == sailv1.IstioKind {
@@ -257,5 +258,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).For(&sailv1.Istio{}).Owns(&sailv1.IstioRevision{}).Named("istio").Complete(r)
+	return ctrl.NewControllerManagedBy(mgr).For(&sailv1.Istio{}).Owns(&sailv1.IstioRevision{}).Named("istio").
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).Complete(r)
 }

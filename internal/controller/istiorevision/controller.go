@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -19,9 +20,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -52,6 +55,9 @@ type Reconciler struct {
 	// CRDs installs Istio's CRDs; nil when the operator does not manage them.
 	CRDs     *istiocrds.Installer
 	Recorder events.EventRecorder
+
+	// prepared caches desired objects by revision name.
+	prepared sync.Map
 }
 
 // scope carries one reconcile's state between its phases.
@@ -95,20 +101,19 @@ func (r *Reconciler) reconcile(ctx context.Context, s *scope) error {
 		s.fail(reason, errors.New(msg))
 		return nil // the namespace watch brings us back
 	}
-	objs, err := r.render(s.rev)
+	objs, reason, err := r.desired(s.rev)
 	if err != nil {
-		s.fail(sailv1.ReasonRenderError, err)
-		return reconcile.TerminalError(err)
+		s.fail(reason, err)
+		if reason == sailv1.ReasonRenderError {
+			return reconcile.TerminalError(err)
+		}
+		return err
 	}
 	if r.CRDs != nil {
 		if err := r.CRDs.Ensure(ctx, s.rev.Spec.Version); err != nil {
 			s.fail(sailv1.ReasonReconcileError, err)
 			return err
 		}
-	}
-	if err := r.Applier.Prepare(objs, s.rev, s.rev.Spec.Namespace); err != nil {
-		s.fail(sailv1.ReasonReconcileError, err)
-		return err
 	}
 	s.objects = objs
 	current := apply.Inventory(objs)
@@ -132,6 +137,34 @@ func (r *Reconciler) reconcile(ctx context.Context, s *scope) error {
 		return err
 	}
 	return nil
+}
+
+// preparedObjects are a revision's rendered and prepared objects for one generation of its spec. They are shared
+// between reconciles and must not be modified.
+type preparedObjects struct {
+	uid        types.UID
+	generation int64
+	objects    []*unstructured.Unstructured
+}
+
+// desired returns the objects to apply for the revision, rendering and preparing them only when the revision's
+// spec changed since the last reconcile; on failure it also returns the condition reason.
+func (r *Reconciler) desired(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, string, error) {
+	if cached, ok := r.prepared.Load(rev.Name); ok {
+		p := cached.(preparedObjects)
+		if p.uid == rev.UID && p.generation == rev.Generation {
+			return p.objects, "", nil
+		}
+	}
+	objs, err := r.render(rev)
+	if err != nil {
+		return nil, sailv1.ReasonRenderError, err
+	}
+	if err := r.Applier.Prepare(objs, rev, rev.Spec.Namespace); err != nil {
+		return nil, sailv1.ReasonReconcileError, err
+	}
+	r.prepared.Store(rev.Name, preparedObjects{uid: rev.UID, generation: rev.Generation, objects: objs})
+	return objs, "", nil
 }
 
 // render returns the revision's objects: the istiod chart, plus the base chart's cluster-wide objects (without
@@ -262,6 +295,7 @@ func (r *Reconciler) finalize(ctx context.Context, rev *sailv1.IstioRevision) er
 		return err
 	}
 	log.FromContext(ctx).Info("deleted the revision's objects", "count", len(entries))
+	r.prepared.Delete(rev.Name)
 	patch := client.MergeFromWithOptions(rev.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(rev, Finalizer)
 	return client.IgnoreNotFound(r.Client.Patch(ctx, rev, patch))
@@ -284,12 +318,13 @@ func checkNamespace(ctx context.Context, c client.Client, name string) (string, 
 }
 
 // SetupWithManager registers the controller, its watches on owned objects and the namespace index.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sailv1.IstioRevision{}, IndexNamespace,
 		func(o client.Object) []string { return []string{o.(*sailv1.IstioRevision).Spec.Namespace} }); err != nil {
 		return err
 	}
-	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.IstioRevision{}).Named("istiorevision")
+	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.IstioRevision{}).Named("istiorevision").
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency})
 	for _, o := range OwnedTypes() {
 		b = b.Owns(o)
 	}
