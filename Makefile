@@ -52,9 +52,11 @@ verify-gen: tools ## Fail when a generated file is out of date.
 	hack/verify-gen.sh
 
 .PHONY: bench
-bench: tools resources ## Run the benchmarks; figures go to _output/bench.txt.
+bench: tools resources ## Run the benchmarks; figures go to _output/bench-*.txt (and _output/bench.txt).
 	@mkdir -p _output
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/... | tee _output/bench.txt
+	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/... | tee _output/bench.txt
+	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -run '^$$' -bench 'NoopReconcile' -benchtime 300x -timeout 10m ./test/bench/... | tee -a _output/bench.txt
+	$(GO) test -run '^$$' -bench 'Render' -benchmem ./internal/render/ | tee -a _output/bench.txt
 
 ##@ Local cluster
 

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -96,7 +97,7 @@ type appliedRecord struct {
 // NewManager returns a Manager that writes with c under fieldManager and reads live objects through reader
 // (normally the manager's cache, which must see objects labelled LabelManagedBy).
 func NewManager(c client.Client, reader client.Reader, scheme *runtime.Scheme, fieldManager string) *Manager {
-	return &Manager{client: c, reader: reader, scheme: scheme, fieldManager: fieldManager, concurrency: 8,
+	return &Manager{client: c, reader: reader, scheme: scheme, fieldManager: fieldManager, concurrency: 16,
 		applied: map[string]appliedRecord{}}
 }
 
@@ -197,6 +198,7 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured) 
 		if err := g.Wait(); err != nil {
 			return changes, err
 		}
+		log.FromContext(ctx).V(1).Info("applied stage", "objects", len(stage), "firstKind", stage[0].GetKind())
 	}
 	return changes, nil
 }
@@ -239,7 +241,7 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured) (A
 // getLive reads the live object through the reader, as a typed object when the scheme knows the kind (so the
 // cache shares the informers the controllers already run). CRDs are read as metadata only: their schemas are
 // large and only metadata is compared.
-func (m *Manager) getLive(ctx context.Context, u *unstructured.Unstructured) (metav1.Object, error) {
+func (m *Manager) getLive(ctx context.Context, u *unstructured.Unstructured) (client.Object, error) {
 	var obj client.Object
 	if u.GetKind() == "CustomResourceDefinition" {
 		pom := &metav1.PartialObjectMetadata{}
@@ -258,7 +260,7 @@ func (m *Manager) getLive(ctx context.Context, u *unstructured.Unstructured) (me
 	return obj, nil
 }
 
-func (m *Manager) unchanged(id, hash string, live metav1.Object) bool {
+func (m *Manager) unchanged(id, hash string, live client.Object) bool {
 	if live.GetAnnotations()[AnnotationAppliedHash] != hash || live.GetDeletionTimestamp() != nil {
 		return false
 	}
@@ -266,9 +268,18 @@ func (m *Manager) unchanged(id, hash string, live metav1.Object) bool {
 	rec, ok := m.applied[id]
 	m.mu.Unlock()
 	if !ok {
-		// Nothing remembered (e.g. after a restart): apply once, which costs the API server nothing when the
-		// object is as desired and repairs drift that happened while the operator was away.
-		return false
+		// Nothing remembered (e.g. after a restart): apply once, which costs the API server little when the
+		// object is as desired and repairs drift that happened while the operator was away. CRDs are the
+		// exception: they are large, an update makes the API server rebuild its OpenAPI, and Istio's CRDs are not
+		// edited by hand, so one that carries the digest Sail applied and Sail's field ownership is adopted.
+		fields := m.ownedFields(live)
+		if live.GetObjectKind().GroupVersionKind().Kind != "CustomResourceDefinition" || fields == "" {
+			return false
+		}
+		m.mu.Lock()
+		m.applied[id] = appliedRecord{uid: live.GetUID(), hash: hash, fields: fields}
+		m.mu.Unlock()
+		return true
 	}
 	return rec.uid == live.GetUID() && rec.hash == hash && rec.fields == m.ownedFields(live)
 }

@@ -30,7 +30,7 @@ func TestStages_OrdersDependenciesFirstAndWebhooksLast(t *testing.T) {
 		}
 		kinds = append(kinds, ks)
 	}
-	g.Expect(kinds).To(Equal([][]string{{"CustomResourceDefinition"}, {"ServiceAccount"}, {"RoleBinding"}, {"Deployment"}, {"ValidatingWebhookConfiguration"}}))
+	g.Expect(kinds).To(Equal([][]string{{"CustomResourceDefinition"}, {"ServiceAccount", "Deployment"}, {"RoleBinding"}, {"ValidatingWebhookConfiguration"}}))
 }
 
 func TestStripRuntimeFields(t *testing.T) {

@@ -1,35 +1,52 @@
 package apply
 
 import (
+	"slices"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// stageOf orders kinds so that what others depend on exists first: CRDs and namespaces, then identities and
-// configuration, then bindings, then workloads and services, then admission webhooks (last, so they never point
-// at a service that does not exist yet).
+func workloadFirst(u *unstructured.Unstructured) int {
+	switch u.GetKind() {
+	case "Deployment", "DaemonSet", "StatefulSet":
+		return 1
+	default:
+		return 0
+	}
+}
+
+// stageOf orders kinds so that what others depend on exists first: CRDs and namespaces; then identities,
+// configuration and roles together with the workloads, so that rollouts start as early as possible (the workload
+// controllers create pods only after they see the workload, by which time its ServiceAccount exists, and retry
+// if not); then everything else; then admission webhooks (last, so they never point at a service that does not
+// exist yet).
 func stageOf(kind string) int {
 	switch kind {
 	case "CustomResourceDefinition", "Namespace":
 		return 0
-	case "ServiceAccount", "ClusterRole", "Role", "ConfigMap", "Secret", "ResourceQuota", "LimitRange":
+	case "ServiceAccount", "ClusterRole", "Role", "ConfigMap", "Secret", "ResourceQuota", "LimitRange",
+		"Deployment", "DaemonSet", "StatefulSet":
 		return 1
-	case "ClusterRoleBinding", "RoleBinding":
-		return 2
 	case "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
 		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
-		return 4
-	default:
 		return 3
+	default:
+		return 2
 	}
 }
 
 // Stages groups objects by apply order; the order within a stage is kept.
 func Stages(objs []*unstructured.Unstructured) [][]*unstructured.Unstructured {
-	stages := make([][]*unstructured.Unstructured, 5)
+	stages := make([][]*unstructured.Unstructured, 4)
 	for _, u := range objs {
 		s := stageOf(u.GetKind())
 		stages[s] = append(stages[s], u)
 	}
+	// Within a stage, workloads go last so that a bounded number of parallel requests creates their
+	// ServiceAccounts and ConfigMaps first.
+	slices.SortStableFunc(stages[1], func(a, b *unstructured.Unstructured) int {
+		return workloadFirst(a) - workloadFirst(b)
+	})
 	out := stages[:0]
 	for _, s := range stages {
 		if len(s) > 0 {

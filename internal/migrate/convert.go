@@ -5,13 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"runtime/debug"
-	"sort"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
-	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/versions"
 )
 
@@ -121,6 +119,9 @@ func Convert(docs []Document, opts Options) (res *Result) {
 	in := (&decoder{opts: opts, rep: rep}).decodeAll(docs)
 	c.run(in)
 	res.Objects = c.ordered()
+	for i := range res.Objects {
+		res.Objects[i].Object = normalizeJSON(res.Objects[i].Object).(map[string]any)
+	}
 	for _, o := range res.Objects {
 		rep.Outputs = append(rep.Outputs, o.Ref())
 	}
@@ -262,6 +263,4 @@ func sortedLabelString(m map[string]string) string {
 
 func ptr[T any](v T) *T { return &v }
 
-var _ = metav1.Now
-var _ = sort.Strings
-var _ sailv1.Values
+func intOrStr(i int32) intstr.IntOrString { return intstr.FromInt32(i) }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/versions"
@@ -37,6 +38,8 @@ type cpConv struct {
 	// policies, gateways and namespaces are generated objects, in that output order after the Istio.
 	policies, gateways, namespaces []Object
 	objects                        []Object
+	// nsObjects are the generated Namespace objects by name.
+	nsObjects map[string]*unstructured.Unstructured
 }
 
 func newCPConv(c *converter, in *smcpInput) *cpConv {
@@ -44,7 +47,7 @@ func newCPConv(c *converter, in *smcpInput) *cpConv {
 	return &cpConv{
 		c: c, in: in, spec: &in.spec, name: name, ns: in.meta.Namespace,
 		istio:  ObjectRef{APIVersion: sailv1.GroupVersion.String(), Kind: sailv1.IstioKind, Name: name},
-		values: newValuesTree(),
+		values: newValuesTree(), nsObjects: map[string]*unstructured.Unstructured{},
 	}
 }
 
@@ -106,14 +109,14 @@ func (x *cpConv) fail(from Path, format string, args ...any) {
 	x.c.rep.add(SeverityError, x.src(from), format, args...)
 }
 
-// duration checks a duration input; a bad one is an error naming the input path.
+// duration checks a duration input and returns it as written (Istio reads "300s" but not every form Go prints);
+// a bad one is an error naming the input path.
 func (x *cpConv) duration(from Path, s string) (string, bool) {
-	d, err := time.ParseDuration(s)
-	if err != nil {
+	if _, err := time.ParseDuration(s); err != nil {
 		x.fail(from, "%q is not a duration (e.g. 10s, 5m, 1h30m): fix the value", s)
 		return "", false
 	}
-	return (&metav1.Duration{Duration: d}).Duration.String(), true
+	return s, true
 }
 
 func (x *cpConv) convert(in *inputs) {
@@ -365,7 +368,7 @@ func (x *cpConv) techPreview() {
 			"GatewayClass istio; nothing to carry over",
 		"rateLimiting": "the OpenShift Service Mesh rate limiting service is not part of upstream Istio: run a " +
 			"rate limit service and configure it with EnvoyFilter, or use local rate limiting",
-		"wasmExtensions": "the ServiceMeshExtension cacher is not part of upstream Istio: use WasmPlugin resources",
+		"wasmExtensions":   "the ServiceMeshExtension cacher is not part of upstream Istio: use WasmPlugin resources",
 		"controlPlaneMode": "",
 	}
 	for _, k := range sortedKeys(tp) {
@@ -417,6 +420,8 @@ func (x *cpConv) finish() {
 	if x.cni && x.c.opts.Platform == PlatformKubernetes {
 		x.values.set(vpath("pilot.cni.enabled"), true)
 	}
+	// The values are checked against Istio's typed values, but written as collected, so that strings such as
+	// durations stay as the user wrote them (the typed form would print 300s as 5m0s).
 	vals, problems := x.values.typed()
 	for _, p := range problems {
 		x.c.rep.add(SeverityError, Location{Kind: x.istio.Kind, Name: x.istio.Name, Path: p.Path.String()},
@@ -439,6 +444,9 @@ func (x *cpConv) finish() {
 	if err != nil {
 		x.c.rep.add(SeverityError, x.in.doc.Loc, "internal error building the Istio: %v", err)
 		return
+	}
+	if vals != nil && len(x.values.root) > 0 {
+		u.Object["spec"].(map[string]any)["values"] = x.values.root
 	}
 	src := fmt.Sprintf("ServiceMeshControlPlane %s/%s", x.ns, x.in.meta.Name)
 	x.objects = append(x.objects, Object{Unstructured: u, Comment: "Control plane converted from " + src})

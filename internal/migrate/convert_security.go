@@ -149,13 +149,13 @@ func (x *cpConv) certificateAuthority(p Path, ca *caConfig) {
 		x.warn(cmp, "istio-csr must also issue the serving certificate of the new istiod: add revision %s to "+
 			"istio-csr's app.istio.revisions and check that its certificate names cover istiod-%s.%s.svc",
 			x.name, x.name, x.ns)
-		if cm.PilotSecretName != "" {
+		if cm.PilotSecretName != "" && cm.PilotSecretName != "istiod-tls" {
 			x.warn(cmp.Child("pilotSecretName"), "not carried over: upstream istiod reads its serving certificate "+
-				"from the secret istiod-tls that istio-csr creates; configure istio-csr accordingly")
+				"from the secret istiod-tls; configure istio-csr to write it there")
 		}
-		if cm.RootCAConfigMapName != "" {
-			x.warn(cmp.Child("rootCAConfigMapName"), "not carried over: upstream istiod distributes the root "+
-				"certificate in the ConfigMap istio-ca-root-cert; configure istio-csr accordingly")
+		if cm.RootCAConfigMapName != "" && cm.RootCAConfigMapName != "istio-ca-root-cert" {
+			x.warn(cmp.Child("rootCAConfigMapName"), "not carried over: upstream proxies read the root certificate "+
+				"from the ConfigMap istio-ca-root-cert; configure istio-csr to write it there")
 		}
 	default:
 		x.fail(p.Child("type"), "unknown certificate authority type %q: use Istiod, Custom or cert-manager", typ)

@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -168,7 +170,7 @@ func ParseYAML(file string, data []byte) (docs []Document, findings []Finding) {
 		}
 		docNum++
 		loc := Location{File: file, Document: docNum, Line: firstContentLine(c)}
-		obj, err := decodeYAMLObject([]byte(c.text))
+		obj, err := decodeYAMLObject([]byte(c.text), c.line)
 		if err != nil {
 			findings = append(findings, Finding{Severity: SeverityError, At: loc, Message: err.Error()})
 			continue
@@ -184,8 +186,11 @@ func ParseYAML(file string, data []byte) (docs []Document, findings []Finding) {
 	return docs, findings
 }
 
-// decodeYAMLObject decodes one YAML document; nil means an empty document.
-func decodeYAMLObject(text []byte) (obj map[string]any, err error) {
+// yamlLine matches the line numbers in YAML parser errors.
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// decodeYAMLObject decodes one YAML document that starts on line first of its file; nil means an empty document.
+func decodeYAMLObject(text []byte, first int) (obj map[string]any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("not valid YAML: the parser failed (%v)", r)
@@ -193,7 +198,11 @@ func decodeYAMLObject(text []byte) (obj map[string]any, err error) {
 	}()
 	j, err := yaml.YAMLToJSONStrict(text)
 	if err != nil {
-		return nil, fmt.Errorf("not valid YAML: %v", cleanYAMLError(err))
+		msg := yamlLine.ReplaceAllStringFunc(cleanYAMLError(err), func(m string) string {
+			n, _ := strconv.Atoi(m[len("line "):])
+			return fmt.Sprintf("line %d", n+first-1)
+		})
+		return nil, fmt.Errorf("not valid YAML: %s", msg)
 	}
 	dec := json.NewDecoder(bytes.NewReader(j))
 	dec.UseNumber()
@@ -260,7 +269,12 @@ func typeOf(obj map[string]any) (apiVersion, kind string, err error) {
 		return "", "", fmt.Errorf("the document has no kind: every input must be a Kubernetes object with " +
 			"apiVersion and kind (e.g. apiVersion: maistra.io/v2, kind: ServiceMeshControlPlane)")
 	case !okA || apiVersion == "":
-		return "", "", fmt.Errorf("the %s has no apiVersion: set apiVersion (e.g. maistra.io/v2)", kind)
+		want := map[string]string{kindSMCP: "maistra.io/v2", kindSMMR: "maistra.io/v1", kindSMM: "maistra.io/v1",
+			kindNamespace: "v1", kindGateway: "networking.istio.io/v1"}[kind]
+		if want == "" {
+			return "", "", fmt.Errorf("the %s has no apiVersion: set apiVersion", kind)
+		}
+		return "", "", fmt.Errorf("the %s has no apiVersion: set apiVersion: %s", kind, want)
 	}
 	return apiVersion, kind, nil
 }

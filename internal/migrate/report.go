@@ -299,22 +299,29 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	if section("Carried over (input -> output)", len(r.Carried)) {
-		last := ""
+		// Group by input object, in order of first appearance.
+		var order []string
+		groups := map[string][]Carried{}
 		for _, c := range r.Carried {
 			from := objectString(c.From.Kind, c.From.Namespace, c.From.Name)
-			if from != last {
-				fmt.Fprintf(&b, "  %s:\n", from)
-				last = from
+			if _, ok := groups[from]; !ok {
+				order = append(order, from)
 			}
-			path := c.From.Path
-			if path == "" {
-				path = "(whole object)"
+			groups[from] = append(groups[from], c)
+		}
+		for _, from := range order {
+			fmt.Fprintf(&b, "  %s:\n", from)
+			for _, c := range groups[from] {
+				path := c.From.Path
+				if path == "" {
+					path = "(implicit)"
+				}
+				line := fmt.Sprintf("    %s -> %s", path, c.To)
+				if c.Note != "" {
+					line += " [" + c.Note + "]"
+				}
+				b.WriteString(line + "\n")
 			}
-			line := fmt.Sprintf("    %s -> %s", path, c.To)
-			if c.Note != "" {
-				line += " [" + c.Note + "]"
-			}
-			b.WriteString(line + "\n")
 		}
 	}
 	for _, sev := range []struct {

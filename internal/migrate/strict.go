@@ -107,7 +107,9 @@ func checkValue(v any, t reflect.Type, at Path, out *[]fieldProblem) {
 			wrong("an integer")
 			return
 		}
-		if _, err := strconv.ParseInt(n.String(), 10, t.Bits()); err != nil {
+		if strings.ContainsAny(n.String(), ".eE") {
+			wrong("an integer")
+		} else if _, err := strconv.ParseInt(n.String(), 10, t.Bits()); err != nil {
 			wrong(fmt.Sprintf("an integer that fits in %d bits", t.Bits()))
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
@@ -116,7 +118,9 @@ func checkValue(v any, t reflect.Type, at Path, out *[]fieldProblem) {
 			wrong("a non-negative integer")
 			return
 		}
-		if _, err := strconv.ParseUint(n.String(), 10, t.Bits()); err != nil {
+		if strings.ContainsAny(n.String(), ".eE") {
+			wrong("a non-negative integer")
+		} else if _, err := strconv.ParseUint(n.String(), 10, t.Bits()); err != nil {
 			wrong(fmt.Sprintf("a non-negative integer that fits in %d bits", t.Bits()))
 		}
 	case reflect.Float32, reflect.Float64:

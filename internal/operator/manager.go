@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -88,6 +89,8 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
 	scheme := NewScheme()
 	metricsOpts := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.MetricsSecure}
 	if o.MetricsSecure {
@@ -117,6 +120,15 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 		return nil, err
 	}
 	renderer := render.New(nil)
+	// Load the newest version's charts in the background, so the first install does not wait for it.
+	if err := mgr.Add(manager.RunnableFunc(func(context.Context) error {
+		if err := renderer.Preload(versions.Default().Newest().Name, versions.ChartIstiod, versions.ChartBase); err != nil {
+			ctrl.Log.WithName("setup").Error(err, "preloading charts failed; they load on first use")
+		}
+		return nil
+	})); err != nil {
+		return nil, err
+	}
 	applier := apply.NewManager(mgr.GetClient(), mgr.GetClient(), scheme, FieldManager)
 	var crds *istiocrds.Installer
 	if o.ManageIstioCRDs {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/sail-mesh/sail/internal/values"
@@ -34,6 +35,9 @@ type Options struct {
 	Platform string
 	// MaxConcurrentReconciles bounds parallel reconciles per controller.
 	MaxConcurrentReconciles int
+	// KubeAPIQPS and KubeAPIBurst limit the operator's requests to the API server.
+	KubeAPIQPS   float64
+	KubeAPIBurst int
 	// ShowVersion prints the version and exits.
 	ShowVersion bool
 	// Zap configures logging.
@@ -48,8 +52,8 @@ func NewOptions() *Options {
 		MetricsAddr: ":8443", MetricsSecure: true, ProbeAddr: ":8081",
 		LeaderElectionID: "sail-operator.sailoperator.io",
 		LeaseDuration:    15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
-		ManageIstioCRDs: true, Platform: "auto", MaxConcurrentReconciles: 4,
-		Zap: zap.Options{Development: false},
+		ManageIstioCRDs: true, Platform: "auto", MaxConcurrentReconciles: 4, KubeAPIQPS: 50, KubeAPIBurst: 100,
+		Zap: zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder},
 	}
 }
 
@@ -67,6 +71,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.ManageIstioCRDs, "manage-istio-crds", o.ManageIstioCRDs, "Install and upgrade Istio's CRDs from the newest Istio version in use (turn off when CRDs are managed elsewhere).")
 	fs.StringVar(&o.Platform, "platform", o.Platform, "Platform defaults to apply: auto (detect), kubernetes or openshift.")
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles, "Parallel reconciles per controller.")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Sustained requests per second to the API server.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Requests allowed in a burst to the API server (an install sends about 50).")
 	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version, commit and supported Istio versions, then exit.")
 	o.Zap.BindFlags(fs)
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -86,6 +87,16 @@ func (r *Renderer) Stats() Stats {
 	return r.stats
 }
 
+// Preload loads the charts of a version ahead of the first render, so that render is not slowed by reading them.
+func (r *Renderer) Preload(version string, charts ...string) error {
+	for _, c := range charts {
+		if _, err := r.chart(version, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Render returns the objects a chart renders to, sorted by kind, namespace and name. Callers get their own copies
 // and may modify them.
 func (r *Renderer) Render(in Input) ([]*unstructured.Unstructured, error) {
@@ -139,6 +150,11 @@ func (r *Renderer) chart(version, name string) (*chartv2.Chart, error) {
 	c, err = loadChart(fsys)
 	if err != nil {
 		return nil, fmt.Errorf("loading chart %s of Istio %s: %w", name, version, err)
+	}
+	if name == versions.ChartBase {
+		// Sail installs Istio's CRDs itself (internal/istiocrds, never downgraded or deleted); the base chart's CRD
+		// template is by far its most expensive part and its output would be discarded.
+		c.Templates = slices.DeleteFunc(c.Templates, func(f *common.File) bool { return f.Name == "templates/crds.yaml" })
 	}
 	r.mu.Lock()
 	r.charts[key] = c

@@ -17,6 +17,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/apply"
+	"github.com/sail-mesh/sail/internal/istiocrds"
+	"github.com/sail-mesh/sail/internal/operator"
 	"github.com/sail-mesh/sail/internal/render"
 	"github.com/sail-mesh/sail/internal/testenv"
 	"github.com/sail-mesh/sail/internal/values"
@@ -108,17 +111,25 @@ func BenchmarkInstall(b *testing.B) {
 
 	// Baseline: the same rendered manifests with a cold kubectl, then kubectl wait.
 	dir := b.TempDir()
-	crds, objs := renderDefault(b)
-	writeManifest(b, filepath.Join(dir, "crds.yaml"), crds)
+	_, objs := renderDefault(b)
 	writeManifest(b, filepath.Join(dir, "istio.yaml"), objs)
-	kubectl(b, kubeconfig, "apply", "--server-side", "-f", filepath.Join(dir, "crds.yaml"))
+	// Istio's CRDs are installed beforehand in both cases, the way the operator installs them (so a later operator
+	// finds them as its own), and are not part of the comparison.
+	applier := apply.NewManager(c, c, c.Scheme(), operator.FieldManager)
+	if err := istiocrds.NewInstaller(applier, c).Ensure(ctx, versions.Default().Newest().Name); err != nil {
+		b.Fatal(err)
+	}
 	start := time.Now()
 	kubectl(b, kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(dir, "istio.yaml"))
 	kubectl(b, kubeconfig, "wait", "--for=condition=Available", "-n", "istio-system", "deployment/istiod", "--timeout=120s")
 	baseline := time.Since(start)
 	kubectl(b, kubeconfig, "delete", "--wait", "-f", filepath.Join(dir, "istio.yaml"))
 
-	op, err := cluster.StartOperator(b.TempDir(), "operator")
+	logDir := b.TempDir()
+	if out := os.Getenv("SAIL_BENCH_OUT"); out != "" {
+		logDir = out
+	}
+	op, err := cluster.StartOperator(logDir, "bench-install-operator", "--zap-log-level=debug")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -131,12 +142,17 @@ func BenchmarkInstall(b *testing.B) {
 	if err := c.Create(ctx, istio); err != nil {
 		b.Fatal(err)
 	}
-	var available, ready time.Duration
+	var created, available, ready time.Duration
 	deadline := time.Now().Add(2 * time.Minute)
 	for (available == 0 || ready == 0) && time.Now().Before(deadline) {
 		d := &appsv1.Deployment{}
-		if available == 0 && c.Get(ctx, client.ObjectKey{Namespace: "istio-system", Name: "istiod"}, d) == nil && deploymentAvailable(d) {
-			available = time.Since(start)
+		if available == 0 && c.Get(ctx, client.ObjectKey{Namespace: "istio-system", Name: "istiod"}, d) == nil {
+			if created == 0 {
+				created = time.Since(start)
+			}
+			if deploymentAvailable(d) {
+				available = time.Since(start)
+			}
 		}
 		got := &sailv1.Istio{}
 		if ready == 0 && c.Get(ctx, client.ObjectKey{Name: "default"}, got) == nil &&
@@ -152,6 +168,7 @@ func BenchmarkInstall(b *testing.B) {
 	installEnd := time.Now()
 	rep.add(b, "kubectl apply --server-side + wait", baseline.Seconds(), "s", "cold CLI, same manifests (istiod + base, CRDs pre-installed)")
 	rep.add(b, "operator: Istio created -> Ready", ready.Seconds(), "s", "operator already running")
+	rep.add(b, "operator: Istio created -> istiod Deployment created", created.Seconds(), "s", "the rest is the rollout by the cluster")
 	rep.add(b, "speed-up over kubectl", baseline.Seconds()/ready.Seconds(), "x", "target >= 2")
 	lag := ready - available
 	if lag < 0 {

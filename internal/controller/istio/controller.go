@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
@@ -51,10 +52,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	if !controllerutil.ContainsFinalizer(istio, Finalizer) {
 		patch := client.MergeFromWithOptions(istio.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		controllerutil.AddFinalizer(istio, Finalizer)
-		return ctrl.Result{}, r.Client.Patch(ctx, istio, patch)
+		if err := r.Client.Patch(ctx, istio, patch); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
+	log.FromContext(ctx).V(1).Info("reconciling")
 	before := istio.Status.DeepCopy()
 	reason, err := r.reconcileRevision(ctx, istio)
+	log.FromContext(ctx).V(1).Info("revision reconciled")
 	revs, listErr := r.revisions(ctx, istio)
 	if listErr != nil {
 		return ctrl.Result{}, errors.Join(err, listErr)

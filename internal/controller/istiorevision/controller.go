@@ -81,9 +81,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	if !controllerutil.ContainsFinalizer(rev, Finalizer) {
 		patch := client.MergeFromWithOptions(rev.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		controllerutil.AddFinalizer(rev, Finalizer)
-		return ctrl.Result{}, r.Client.Patch(ctx, rev, patch)
+		if err := r.Client.Patch(ctx, rev, patch); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 
+	log.FromContext(ctx).V(1).Info("reconciling")
 	s := &scope{rev: rev}
 	before := rev.Status.DeepCopy()
 	err := r.reconcile(ctx, s)
@@ -102,6 +105,7 @@ func (r *Reconciler) reconcile(ctx context.Context, s *scope) error {
 		return nil // the namespace watch brings us back
 	}
 	objs, reason, err := r.desired(s.rev)
+	log.FromContext(ctx).V(1).Info("desired objects ready", "count", len(objs))
 	if err != nil {
 		s.fail(reason, err)
 		if reason == sailv1.ReasonRenderError {
@@ -109,12 +113,19 @@ func (r *Reconciler) reconcile(ctx context.Context, s *scope) error {
 		}
 		return err
 	}
-	if r.CRDs != nil {
-		if err := r.CRDs.Ensure(ctx, s.rev.Spec.Version); err != nil {
-			s.fail(sailv1.ReasonReconcileError, err)
-			return err
-		}
+	// Istio's CRDs are not needed by the charts' objects: install them alongside, off the critical path.
+	crdsDone := make(chan error, 1)
+	go func() { crdsDone <- r.ensureCRDs(ctx, s.rev.Spec.Version) }()
+	err = r.applyAndPrune(ctx, s, objs)
+	if crdErr := <-crdsDone; crdErr != nil {
+		s.fail(sailv1.ReasonReconcileError, crdErr)
+		err = errors.Join(err, crdErr)
 	}
+	return err
+}
+
+// applyAndPrune applies the desired objects and deletes those the inventory lists that are no longer desired.
+func (r *Reconciler) applyAndPrune(ctx context.Context, s *scope, objs []*unstructured.Unstructured) error {
 	s.objects = objs
 	current := apply.Inventory(objs)
 	old := s.rev.Status.Inventory
@@ -137,6 +148,13 @@ func (r *Reconciler) reconcile(ctx context.Context, s *scope) error {
 		return err
 	}
 	return nil
+}
+
+func (r *Reconciler) ensureCRDs(ctx context.Context, version string) error {
+	if r.CRDs == nil {
+		return nil
+	}
+	return r.CRDs.Ensure(ctx, version)
 }
 
 // preparedObjects are a revision's rendered and prepared objects for one generation of its spec. They are shared
@@ -168,24 +186,26 @@ func (r *Reconciler) desired(rev *sailv1.IstioRevision) ([]*unstructured.Unstruc
 }
 
 // render returns the revision's objects: the istiod chart, plus the base chart's cluster-wide objects (without
-// CRDs) for the revision named default.
+// CRDs) for the revision named default. The two charts render in parallel.
 func (r *Reconciler) render(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
 	vals, err := values.ToMap(rev.Spec.Values)
 	if err != nil {
 		return nil, err
 	}
+	var base []*unstructured.Unstructured
+	var baseErr error
+	var wg sync.WaitGroup
+	if rev.Name == sailv1.DefaultRevision {
+		baseVals := values.Merge(vals, values.Map{"defaultRevision": sailv1.DefaultRevision})
+		wg.Go(func() {
+			base, baseErr = r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartBase,
+				Release: "base", Namespace: rev.Spec.Namespace, Values: baseVals})
+		})
+	}
 	objs, err := r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartIstiod,
 		Release: rev.Name, Namespace: rev.Spec.Namespace, Values: values.ForIstiodChart(vals)})
-	if err != nil {
-		return nil, err
-	}
-	if rev.Name != sailv1.DefaultRevision {
-		return objs, nil
-	}
-	baseVals := values.Merge(vals, values.Map{"defaultRevision": sailv1.DefaultRevision})
-	base, err := r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartBase,
-		Release: "base", Namespace: rev.Spec.Namespace, Values: baseVals})
-	if err != nil {
+	wg.Wait()
+	if err = errors.Join(err, baseErr); err != nil {
 		return nil, err
 	}
 	for _, u := range base {
