@@ -104,4 +104,22 @@ func TestIstio_InvalidInput(t *testing.T) {
 		g.Eventually(condition(c, "later", sailv1.ConditionReconciled), timeout).Should(Equal(metav1.ConditionTrue))
 		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "mesh-later", Name: "istiod-later"}, &corev1.Service{})).To(Succeed())
 	})
+
+	t.Run("a value the chart refuses is reported as a render error and nothing is applied", func(t *testing.T) {
+		g := NewWithT(t)
+		createNamespace(t, c, "mesh-render")
+		istio := newIstio("render", "mesh-render", nil)
+		istio.Spec.Values.CompatibilityVersion = "0.9"
+		g.Expect(c.Create(ctx, istio)).To(Succeed())
+		g.Eventually(func() string {
+			_ = c.Get(ctx, client.ObjectKey{Name: "render"}, istio)
+			if cond := meta.FindStatusCondition(istio.Status.Conditions, sailv1.ConditionReconciled); cond != nil {
+				return cond.Reason + ": " + cond.Message
+			}
+			return ""
+		}, timeout).Should(And(HavePrefix(sailv1.ReasonRenderError), ContainSubstring("unknown compatibility version 0.9")))
+		g.Expect(istio.Status.State).To(Equal(sailv1.StateReconcileError))
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "mesh-render", Name: "istiod-render"}, &corev1.Service{})).NotTo(Succeed(),
+			"an invalid render applies nothing")
+	})
 }

@@ -1,0 +1,45 @@
+package status
+
+import (
+	"testing"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+)
+
+func TestState(t *testing.T) {
+	cases := []struct {
+		name              string
+		reconciled, ready metav1.ConditionStatus
+		want              sailv1.LifecycleState
+	}{
+		{"not reconciled yet is Pending", "", "", sailv1.StatePending},
+		{"a failed reconcile wins", metav1.ConditionFalse, metav1.ConditionTrue, sailv1.StateReconcileError},
+		{"reconciled but not ready", metav1.ConditionTrue, metav1.ConditionFalse, sailv1.StateNotReady},
+		{"reconciled and ready", metav1.ConditionTrue, metav1.ConditionTrue, sailv1.StateHealthy},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var conds []metav1.Condition
+			if tc.reconciled != "" {
+				Set(&conds, 1, sailv1.ConditionReconciled, tc.reconciled, "R", "m")
+				Set(&conds, 1, sailv1.ConditionReady, tc.ready, "R", "m")
+			}
+			NewWithT(t).Expect(State(conds)).To(Equal(tc.want))
+		})
+	}
+}
+
+func TestSet_KeepsTransitionTimeWhileStatusIsUnchanged(t *testing.T) {
+	g := NewWithT(t)
+	var conds []metav1.Condition
+	Set(&conds, 1, sailv1.ConditionReady, metav1.ConditionFalse, "A", "first")
+	first := conds[0].LastTransitionTime
+	conds[0].LastTransitionTime = metav1.NewTime(first.Add(-60e9))
+	Set(&conds, 2, sailv1.ConditionReady, metav1.ConditionFalse, "B", "second")
+	g.Expect(conds[0].LastTransitionTime.Time).To(BeTemporally("<", first.Time))
+	g.Expect(conds[0].ObservedGeneration).To(Equal(int64(2)))
+	g.Expect(conds[0].Message).To(Equal("second"))
+}
