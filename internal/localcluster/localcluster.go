@@ -9,8 +9,8 @@
 // them through their lifecycle (Running, Ready, deleted) without running any
 // container, so workloads become Available as on a real cluster.
 //
-// All listeners bind to 127.0.0.1 on ports kwokctl picks at random, so several
-// clusters with different names can run side by side.
+// All listeners bind to 127.0.0.1, on ports the kernel picks, so several
+// clusters (with different names or work directories) can run side by side.
 package localcluster
 
 import (
@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,11 +105,14 @@ type Cluster struct {
 	output     io.Writer
 }
 
-// Start creates the cluster opts describes, or reuses it if a cluster of that
-// name already exists in opts.WorkDir (restarting its processes if they are
-// not running). It returns once the API server is ready, opts.Nodes fake
+// Start creates the cluster opts describes, or reuses it if a healthy cluster
+// of that name already runs from opts.WorkDir. It returns once the API server is ready, opts.Nodes fake
 // Nodes exist and are Ready, and the default ServiceAccount exists, so pods
 // can be created right away.
+//
+// A cluster that exists but is not healthy (a component process died, the API
+// server does not answer) is deleted and created anew. If Start fails, the
+// cluster may be partly up: call Delete to clean up.
 //
 // Stop the cluster with Cluster.Stop or Delete; its processes outlive the
 // calling process otherwise.
@@ -130,10 +134,18 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		if _, err := os.Stat(audit); err != nil {
 			return nil, fmt.Errorf("localcluster: audit policy: %w", err)
 		}
-		if _, err := os.Stat(filepath.Join(c.dir, "kwok.yaml")); err == nil {
-			if _, err := os.Stat(c.AuditLogPath()); err != nil {
-				return nil, fmt.Errorf("localcluster: cluster %q already exists without an audit log; delete it first to enable auditing", c.name)
+	}
+	if _, err := os.Stat(filepath.Join(c.dir, "kwok.yaml")); err == nil {
+		// Reuse a healthy cluster; recreate a broken one (say, its
+		// processes died with a reboot) rather than have kwokctl restart
+		// it in place, which is slow and does not always recover.
+		if err := c.healthy(ctx); err != nil {
+			fmt.Fprintf(c.output, "localcluster: cluster %q exists but is not healthy (%v); recreating it\n", c.name, err)
+			if err := c.Stop(ctx); err != nil {
+				return nil, err
 			}
+		} else if _, err := os.Stat(c.AuditLogPath()); audit != "" && err != nil {
+			return nil, fmt.Errorf("localcluster: cluster %q already runs without an audit log; delete it first to enable auditing", c.name)
 		}
 	}
 	if err := os.MkdirAll(c.workDir, 0o755); err != nil {
@@ -267,6 +279,42 @@ func (c *Cluster) Stop(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// healthy checks that every component process kwokctl started for the
+// cluster still runs and that the API server reports ready.
+func (c *Cluster) healthy(ctx context.Context) error {
+	files, _ := filepath.Glob(filepath.Join(c.dir, "pids", "*.pid"))
+	if len(files) == 0 {
+		return errors.New("no component runs")
+	}
+	running := map[int]bool{}
+	for _, p := range c.processes() {
+		running[p] = true
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err != nil || !running[pid] {
+			return fmt.Errorf("%s is not running", strings.TrimSuffix(filepath.Base(f), ".pid"))
+		}
+	}
+	cs, err := c.clientset()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("API server: %w", err)
+	}
+	if string(body) != "ok" {
+		return fmt.Errorf("API server not ready: %s", body)
+	}
+	return nil
 }
 
 // processes returns the PIDs of the cluster's running component processes:
@@ -442,17 +490,43 @@ func (c *Cluster) bin(name string) string { return filepath.Join(c.binDir, name)
 
 // writeConfig writes the kwokctl configuration for options that have no
 // command-line flag: bind every component to loopback only (kwokctl's default
-// is 0.0.0.0, which would expose an unauthenticated etcd) and use the local
-// kubectl, which kwokctl runs for its readiness checks and would otherwise
-// download.
+// is 0.0.0.0, which would expose an unauthenticated etcd), use the local
+// kubectl (which kwokctl runs for its readiness checks and would otherwise
+// download), and listen on ports picked by the kernel. kwokctl's own choice
+// counts down from 32767 in every process, so two clusters created at the
+// same time from different work directories would get the same ports.
 func (c *Cluster) writeConfig() error {
+	ports, err := freePorts(6)
+	if err != nil {
+		return fmt.Errorf("localcluster: %w", err)
+	}
 	cfg := fmt.Sprintf(`apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
   bindAddress: 127.0.0.1
   kubectlBinary: %q
-`, c.bin("kubectl"))
+  kubeApiserverPort: %d
+  etcdPort: %d
+  etcdPeerPort: %d
+  kwokControllerPort: %d
+  kubeControllerManagerPort: %d
+  kubeSchedulerPort: %d
+`, c.bin("kubectl"), ports[0], ports[1], ports[2], ports[3], ports[4], ports[5])
 	return os.WriteFile(c.configPath, []byte(cfg), 0o644)
+}
+
+// freePorts returns n distinct loopback TCP ports that are free right now.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }
 
 // kwokctl runs bin/kwokctl for this cluster with a controlled environment:

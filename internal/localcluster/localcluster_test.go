@@ -2,9 +2,11 @@ package localcluster
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,14 +32,7 @@ rules:
 // Available on the fake nodes, and that stopping the cluster leaves no
 // process behind.
 func TestStartDeploymentStop(t *testing.T) {
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	binDir := filepath.Join(root, "bin")
-	if _, err := os.Stat(filepath.Join(binDir, "kwokctl")); err != nil {
-		t.Skipf("skipping: %s/kwokctl is missing; build the cluster binaries with hack/tools.sh", binDir)
-	}
+	binDir := binDirOrSkip(t)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
@@ -176,6 +171,85 @@ func TestStartDeploymentStop(t *testing.T) {
 	if err := c.Stop(ctx); err != nil {
 		t.Errorf("second Stop: %v", err)
 	}
+}
+
+// TestConcurrentClusters starts two clusters of the same name from different
+// work directories at once: they must get distinct ports and stay apart.
+func TestConcurrentClusters(t *testing.T) {
+	binDir := binDirOrSkip(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+
+	clusters := make([]*Cluster, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range clusters {
+		opts := Options{Name: "parallel", BinDir: binDir, WorkDir: t.TempDir(), Nodes: 1, Output: io.Discard}
+		wg.Go(func() {
+			clusters[i], errs[i] = Start(ctx, opts)
+			if errs[i] != nil {
+				_ = Delete(context.Background(), opts)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("started 2 clusters concurrently in %v", time.Since(start).Round(time.Millisecond))
+	for i, c := range clusters {
+		if errs[i] != nil {
+			t.Errorf("Start %d: %v", i, errs[i])
+			continue
+		}
+		t.Cleanup(func() {
+			if err := c.Stop(context.Background()); err != nil {
+				t.Errorf("Stop: %v", err)
+			}
+			if left := c.processes(); len(left) != 0 {
+				t.Errorf("processes %v still run after Stop", left)
+			}
+		})
+	}
+	if t.Failed() {
+		return
+	}
+
+	var hosts []string
+	var clients []*kubernetes.Clientset
+	for _, c := range clusters {
+		cfg, err := c.RESTConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts = append(hosts, cfg.Host)
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, cs)
+	}
+	if hosts[0] == hosts[1] {
+		t.Fatalf("both clusters serve at %s", hosts[0])
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "only-in-first"}}
+	if _, err := clients[0].CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clients[1].CoreV1().Namespaces().Get(ctx, ns.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("namespace created in the first cluster: second cluster's Get returned %v, want NotFound", err)
+	}
+}
+
+func binDirOrSkip(t *testing.T) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	binDir := filepath.Join(root, "bin")
+	if _, err := os.Stat(filepath.Join(binDir, "kwokctl")); err != nil {
+		t.Skipf("skipping: %s/kwokctl is missing; build the cluster binaries with hack/tools.sh", binDir)
+	}
+	return binDir
 }
 
 func testDeployment(name string, replicas int32) *appsv1.Deployment {

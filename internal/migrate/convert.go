@@ -117,6 +117,10 @@ func Convert(docs []Document, opts Options) (res *Result) {
 	}
 	c := &converter{opts: opts, rep: rep, target: target}
 	in := (&decoder{opts: opts, rep: rep}).decodeAll(docs)
+	if !hasKind(docs, kindSMCP) && rep.Count(SeverityError) == 0 && rep.Count(SeverityBlocker) == 0 {
+		rep.add(SeverityError, Location{}, "the input has no ServiceMeshControlPlane: nothing to convert; add the "+
+			"control plane (oc get smcp -n <namespace> -o yaml), or use --from-cluster")
+	}
 	c.run(in)
 	res.Objects = c.ordered()
 	for i := range res.Objects {
@@ -264,3 +268,12 @@ func sortedLabelString(m map[string]string) string {
 func ptr[T any](v T) *T { return &v }
 
 func intOrStr(i int32) intstr.IntOrString { return intstr.FromInt32(i) }
+
+func hasKind(docs []Document, kind string) bool {
+	for _, d := range docs {
+		if d.Kind == kind {
+			return true
+		}
+	}
+	return false
+}

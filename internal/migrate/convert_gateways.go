@@ -227,7 +227,10 @@ func (x *cpConv) gateway(u gatewayUnit) *corev1.Service {
 		if v.Volume.Secret != nil {
 			vol["secret"] = jsonValue(v.Volume.Secret)
 		}
-		mount := jsonValue(v.Mount).(map[string]any)
+		mount, _ := jsonValue(v.Mount).(map[string]any)
+		if mount == nil {
+			mount = map[string]any{}
+		}
 		mount["name"] = name
 		volumes = append(volumes, vol)
 		mounts = append(mounts, mount)

@@ -331,7 +331,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		if section(sev.title, r.Count(sev.s)) {
 			for _, f := range r.Findings {
 				if f.Severity == sev.s {
-					fmt.Fprintf(&b, "  - %s:\n      %s\n", f.At, f.Message)
+					at := f.At.String()
+					if at == "" {
+						at = "input"
+					}
+					fmt.Fprintf(&b, "  - %s:\n      %s\n", at, f.Message)
 				}
 			}
 		}

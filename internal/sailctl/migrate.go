@@ -108,7 +108,15 @@ func NewMigrateCommand() *cobra.Command {
 		Short:   "Convert OpenShift Service Mesh 2 resources into Sail resources",
 		Long:    migrateLong,
 		Example: migrateExample,
-		Args:    cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			if contains([]string{ValidateAuto, ValidateOffline, ValidateCluster}, args[0]) {
+				return fmt.Errorf("unexpected argument %q: write --validate=%s (with =)", args[0], args[0])
+			}
+			return fmt.Errorf("unexpected argument %q: give input files with -f", args[0])
+		},
 		PreRunE: func(*cobra.Command, []string) error {
 			if err := o.Check(); err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}
@@ -247,10 +255,6 @@ func (o *MigrateOptions) Run(ctx context.Context, stdin io.Reader, stdout, stder
 		OperatorNamespace: o.OperatorNamespace, AllowUnknownFields: o.AllowUnknownFields,
 	})
 	res.Report.Findings = append(readFindings, res.Report.Findings...)
-	if len(docs) == 0 && len(readFindings) == 0 {
-		res.Report.Findings = append(res.Report.Findings, migrate.Finding{Severity: migrate.SeverityError,
-			Message: "the input holds no object: give exported OpenShift Service Mesh 2 resources"})
-	}
 	if o.Validate != "" && len(res.Objects) > 0 {
 		v, err := o.validate(ctx, res)
 		if err != nil {
@@ -372,4 +376,13 @@ func exitError(code int) error {
 		return nil
 	}
 	return &ExitError{Code: code}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

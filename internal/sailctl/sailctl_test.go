@@ -33,21 +33,23 @@ func TestMigrateExitCodes(t *testing.T) {
 		// resources tells whether resources are expected on stdout.
 		resources bool
 	}{
-		{"clean", []string{"migrate", "-f", golden("clean"), "--version", "v1.31.0"}, 0, true},
-		{"warnings", []string{"migrate", "-f", golden("minimal")}, 1, true},
-		{"blocker", []string{"migrate", "-f", golden("mixer-blocker")}, 2, false},
-		{"blocker forced", []string{"migrate", "-f", golden("mixer-blocker"), "--force"}, 2, true},
-		{"unknown field", []string{"migrate", "-f", golden("unknown-field")}, 2, false},
-		{"unknown field allowed", []string{"migrate", "-f", golden("unknown-field"), "--allow-unknown-fields"}, 1, true},
-		{"malformed", []string{"migrate", "-f", golden("malformed")}, 2, false},
-		{"missing file", []string{"migrate", "-f", "does-not-exist.yaml"}, 2, false},
-		{"no input", []string{"migrate"}, 2, false},
-		{"two inputs", []string{"migrate", "-f", golden("minimal"), "--from-cluster"}, 2, false},
-		{"bad output", []string{"migrate", "-f", golden("minimal"), "--output", "xml"}, 2, false},
-		{"bad validate", []string{"migrate", "-f", golden("minimal"), "--validate=maybe"}, 2, false},
-		{"bad version", []string{"migrate", "-f", golden("minimal"), "--version", "v1.2.3"}, 2, false},
-		{"unknown flag", []string{"migrate", "--frobnicate"}, 2, false},
-		{"unknown command", []string{"frobnicate"}, 2, false},
+		{"a clean conversion exits 0 and writes the resources", []string{"migrate", "-f", golden("clean"), "--version", "v1.31.0"}, 0, true},
+		{"a conversion with warnings exits 1 and writes the resources", []string{"migrate", "-f", golden("minimal")}, 1, true},
+		{"a blocker exits 2 and withholds the resources", []string{"migrate", "-f", golden("mixer-blocker")}, 2, false},
+		{"--force writes the resources of a blocked migration, still exiting 2", []string{"migrate", "-f", golden("mixer-blocker"), "--force"}, 2, true},
+		{"an unknown field is invalid input", []string{"migrate", "-f", golden("unknown-field")}, 2, false},
+		{"--allow-unknown-fields turns unknown fields into warnings", []string{"migrate", "-f", golden("unknown-field"), "--allow-unknown-fields"}, 1, true},
+		{"malformed documents are invalid input", []string{"migrate", "-f", golden("malformed")}, 2, false},
+		{"a missing file is invalid input", []string{"migrate", "-f", "does-not-exist.yaml"}, 2, false},
+		{"no input is a usage error", []string{"migrate"}, 2, false},
+		{"files and --from-cluster together are a usage error", []string{"migrate", "-f", golden("minimal"), "--from-cluster"}, 2, false},
+		{"an unknown output format is a usage error", []string{"migrate", "-f", golden("minimal"), "--output", "xml"}, 2, false},
+		{"an unknown validation mode is a usage error", []string{"migrate", "-f", golden("minimal"), "--validate=maybe"}, 2, false},
+		{"an unsupported version is a usage error", []string{"migrate", "-f", golden("minimal"), "--version", "v1.2.3"}, 2, false},
+		{"an unknown flag is a usage error", []string{"migrate", "--frobnicate"}, 2, false},
+		{"a validation mode given without = is a usage error that says how to write it", []string{"migrate", "-f", golden("minimal"), "--validate", "offline"}, 2, false},
+		{"a stray argument is a usage error", []string{"migrate", golden("minimal")}, 2, false},
+		{"an unknown command is a usage error", []string{"frobnicate"}, 2, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := run(t, "", tc.args...)

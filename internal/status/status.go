@@ -34,3 +34,41 @@ func State(conds []metav1.Condition) sailv1.LifecycleState {
 		return sailv1.StateNotReady
 	}
 }
+
+// Condition types that kstatus (Flux, cli-utils) and Argo CD understand, set only while True.
+const (
+	// ConditionReconciling is True while the resource is progressing towards Ready.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when the resource cannot progress until its spec changes.
+	ConditionStalled = "Stalled"
+)
+
+// terminalReasons are Reconciled reasons that no retry can fix: the spec must change.
+var terminalReasons = map[string]bool{
+	sailv1.ReasonInvalidSpec: true, sailv1.ReasonRenderError: true, sailv1.ReasonUpgradeRefused: true,
+}
+
+// SetKstatus derives Reconciling and Stalled from Reconciled and Ready: Stalled while a spec error blocks
+// progress, Reconciling while not ready for any other reason, neither when ready. Absent conditions mean False.
+func SetKstatus(conds *[]metav1.Condition, generation int64) {
+	rec := meta.FindStatusCondition(*conds, sailv1.ConditionReconciled)
+	ready := meta.FindStatusCondition(*conds, sailv1.ConditionReady)
+	switch {
+	case rec != nil && rec.Status == metav1.ConditionFalse && terminalReasons[rec.Reason]:
+		meta.RemoveStatusCondition(conds, ConditionReconciling)
+		Set(conds, generation, ConditionStalled, metav1.ConditionTrue, rec.Reason, rec.Message)
+	case ready == nil || ready.Status != metav1.ConditionTrue:
+		meta.RemoveStatusCondition(conds, ConditionStalled)
+		reason, msg := sailv1.ReasonNotReady, "Waiting for the first reconcile."
+		if ready != nil {
+			reason, msg = ready.Reason, ready.Message
+		}
+		if rec != nil && rec.Status == metav1.ConditionFalse {
+			reason, msg = rec.Reason, rec.Message
+		}
+		Set(conds, generation, ConditionReconciling, metav1.ConditionTrue, reason, msg)
+	default:
+		meta.RemoveStatusCondition(conds, ConditionReconciling)
+		meta.RemoveStatusCondition(conds, ConditionStalled)
+	}
+}

@@ -43,3 +43,26 @@ func TestSet_KeepsTransitionTimeWhileStatusIsUnchanged(t *testing.T) {
 	g.Expect(conds[0].ObservedGeneration).To(Equal(int64(2)))
 	g.Expect(conds[0].Message).To(Equal("second"))
 }
+
+func TestSetKstatus(t *testing.T) {
+	g := NewWithT(t)
+	var conds []metav1.Condition
+	Set(&conds, 1, sailv1.ConditionReconciled, metav1.ConditionFalse, sailv1.ReasonRenderError, "bad value")
+	Set(&conds, 1, sailv1.ConditionReady, metav1.ConditionFalse, sailv1.ReasonNotReady, "not ready")
+	SetKstatus(&conds, 1)
+	g.Expect(True(conds, ConditionStalled)).To(BeTrue(), "a spec error stalls")
+	g.Expect(conds).NotTo(ContainElement(HaveField("Type", ConditionReconciling)))
+
+	Set(&conds, 2, sailv1.ConditionReconciled, metav1.ConditionTrue, sailv1.ReasonReconcileSucceeded, "ok")
+	SetKstatus(&conds, 2)
+	g.Expect(True(conds, ConditionReconciling)).To(BeTrue(), "applied but not ready is progressing")
+	g.Expect(conds).NotTo(ContainElement(HaveField("Type", ConditionStalled)))
+
+	Set(&conds, 2, sailv1.ConditionReady, metav1.ConditionTrue, sailv1.ReasonReady, "ready")
+	SetKstatus(&conds, 2)
+	g.Expect(conds).NotTo(ContainElement(HaveField("Type", ConditionReconciling)))
+
+	Set(&conds, 3, sailv1.ConditionReconciled, metav1.ConditionFalse, sailv1.ReasonReconcileError, "api down")
+	SetKstatus(&conds, 3)
+	g.Expect(True(conds, ConditionReconciling)).To(BeTrue(), "a transient error keeps reconciling, not stalled")
+}

@@ -113,8 +113,9 @@ func TestIstio_InstallUpdateRepairDelete(t *testing.T) {
 	t.Run("a values change rolls out and the Istio is Ready again", func(t *testing.T) {
 		g := NewWithT(t)
 		g.Expect(c.Get(ctx, client.ObjectKey{Name: "e2e"}, istio)).To(Succeed())
+		patch := client.MergeFrom(istio.DeepCopy())
 		istio.Spec.Values.Pilot.Env = rawJSON(map[string]string{"E2E_MARK": "two"})
-		g.Expect(c.Update(ctx, istio)).To(Succeed())
+		g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
 		g.Eventually(readyStatus(ctx, c, "e2e"), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
 		g.Expect(c.Get(ctx, key, deploy)).To(Succeed())
 		g.Expect(deploymentEnv(deploy, "E2E_MARK")).To(Equal("two"))
@@ -124,8 +125,9 @@ func TestIstio_InstallUpdateRepairDelete(t *testing.T) {
 	t.Run("an in-place upgrade to the next minor version", func(t *testing.T) {
 		g := NewWithT(t)
 		g.Expect(c.Get(ctx, client.ObjectKey{Name: "e2e"}, istio)).To(Succeed())
+		patch := client.MergeFrom(istio.DeepCopy())
 		istio.Spec.Version = "v1.31.0"
-		g.Expect(c.Update(ctx, istio)).To(Succeed())
+		g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
 		g.Eventually(func() string {
 			_ = c.Get(ctx, key, deploy)
 			return deploy.Spec.Template.Spec.Containers[0].Image

@@ -197,9 +197,9 @@ func (r *Reconciler) setStatus(istio *sailv1.Istio, revs []sailv1.IstioRevision,
 	if reconcileErr != nil {
 		status.Set(&st.Conditions, gen, sailv1.ConditionReady, metav1.ConditionFalse, sailv1.ReasonNotReady,
 			"The control plane is not ready because the last reconcile failed; see the Reconciled condition.")
-	} else {
-		st.ObservedGeneration = gen
 	}
+	st.ObservedGeneration = gen
+	status.SetKstatus(&st.Conditions, gen)
 	st.State = status.State(st.Conditions)
 }
 

@@ -117,8 +117,9 @@ func TestIstio_Lifecycle(t *testing.T) {
 	t.Run("a values change updates the Deployment", func(t *testing.T) {
 		g := NewWithT(t)
 		g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, istio)).To(Succeed())
+		patch := client.MergeFrom(istio.DeepCopy())
 		istio.Spec.Values.Pilot.Env = jsonOf(map[string]string{"SAIL_TEST": "two"})
-		g.Expect(c.Update(ctx, istio)).To(Succeed())
+		g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
 		g.Eventually(func() string {
 			_ = c.Get(ctx, key, deploy)
 			return envOf(deploy, "SAIL_TEST")
@@ -163,8 +164,9 @@ func TestIstio_Lifecycle(t *testing.T) {
 		g.Expect(c.Update(ctx, vwc, client.FieldOwner("pilot-discovery"))).To(Succeed())
 		// A values change makes the operator apply again; istiod's fields must survive it.
 		g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, istio)).To(Succeed())
+		patch := client.MergeFrom(istio.DeepCopy())
 		istio.Spec.Values.Pilot.Env = jsonOf(map[string]string{"SAIL_TEST": "three"})
-		g.Expect(c.Update(ctx, istio)).To(Succeed())
+		g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
 		g.Eventually(func() string {
 			_ = c.Get(ctx, key, deploy)
 			return envOf(deploy, "SAIL_TEST")

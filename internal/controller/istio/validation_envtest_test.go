@@ -81,8 +81,9 @@ func TestIstio_InvalidInput(t *testing.T) {
 		g := NewWithT(t)
 		istio := newIstio("immutable", "istio-system", nil)
 		g.Expect(c.Create(ctx, istio)).To(Succeed())
+		patch := client.MergeFrom(istio.DeepCopy())
 		istio.Spec.Namespace = "elsewhere"
-		g.Expect(c.Update(ctx, istio)).To(MatchError(ContainSubstring("spec.namespace is immutable")))
+		g.Expect(c.Patch(ctx, istio, patch)).To(MatchError(ContainSubstring("spec.namespace is immutable")))
 		g.Expect(c.Delete(ctx, istio)).To(Succeed())
 	})
 

@@ -270,8 +270,8 @@ func (r *Reconciler) updateStatus(ctx context.Context, s *scope, before *sailv1.
 		} else {
 			status.Set(&rev.Status.Conditions, gen, sailv1.ConditionReady, metav1.ConditionFalse, sailv1.ReasonNotReady, msg+".")
 		}
-		rev.Status.ObservedGeneration = gen
 	}
+	rev.Status.ObservedGeneration = gen
 	if status.True(rev.Status.Conditions, sailv1.ConditionReady) != status.True(before.Conditions, sailv1.ConditionReady) && r.Recorder != nil {
 		if status.True(rev.Status.Conditions, sailv1.ConditionReady) {
 			r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, "Ready", "Reconcile", "Istio %s control plane is ready", rev.Spec.Version)
@@ -281,6 +281,7 @@ func (r *Reconciler) updateStatus(ctx context.Context, s *scope, before *sailv1.
 		r.Recorder.Eventf(rev, nil, corev1.EventTypeWarning, s.reason, "Reconcile", "%s", message(s.reconciledErr))
 	}
 	status.Set(&rev.Status.Conditions, gen, sailv1.ConditionDependenciesHealthy, metav1.ConditionTrue, sailv1.ReasonHealthy, "No dependency is missing or unhealthy.")
+	status.SetKstatus(&rev.Status.Conditions, gen)
 	rev.Status.State = status.State(rev.Status.Conditions)
 	if equality.Semantic.DeepEqual(before, &rev.Status) {
 		return nil
