@@ -27,7 +27,7 @@ const timeout = 30 * time.Second
 func newIstio(name, ns string, env map[string]string) *sailv1.Istio {
 	return &sailv1.Istio{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: sailv1.IstioSpec{Namespace: ns, Values: &sailv1.Values{Pilot: &sailv1.PilotConfig{Env: jsonOf(env)}}},
+		Spec:       sailv1.IstioSpec{Namespace: ns, Values: &sailv1.Values{Pilot: &sailv1.PilotConfig{Env: jsonOf(env)}}},
 	}
 }
 
