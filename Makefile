@@ -6,7 +6,8 @@ BIN := $(CURDIR)/bin
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS := -X github.com/sail-mesh/sail/internal/operator.Version=$(VERSION) -X github.com/sail-mesh/sail/internal/operator.Commit=$(COMMIT)
+LDFLAGS := -X github.com/sail-mesh/sail/internal/operator.Version=$(VERSION) -X github.com/sail-mesh/sail/internal/operator.Commit=$(COMMIT) \
+	-X github.com/sail-mesh/sail/internal/sailctl.Version=$(VERSION) -X github.com/sail-mesh/sail/internal/sailctl.Commit=$(COMMIT)
 API_FILES := $(wildcard api/v1/*_types.go)
 export KUBEBUILDER_ASSETS := $(BIN)
 

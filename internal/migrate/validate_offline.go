@@ -31,7 +31,7 @@ import (
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"sigs.k8s.io/yaml"
 
-	"github.com/sail-mesh/sail/internal/migrate/crds"
+	crds "github.com/sail-mesh/sail/config/crd"
 	"github.com/sail-mesh/sail/internal/versions"
 )
 
@@ -94,7 +94,7 @@ func LoadSchemas(opts OfflineOptions) (*SchemaSet, error) {
 		}
 		s.sources = append(s.sources, "the CRDs in "+opts.CRDDir)
 	} else {
-		files, err := fs.Glob(crds.FS, "*.yaml")
+		files, err := fs.Glob(crds.FS, "bases/*.yaml")
 		if err != nil {
 			return nil, err
 		}
