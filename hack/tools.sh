@@ -105,8 +105,8 @@ build_tool() {
 	local tool="$1"
 	local start=${SECONDS}
 	local pkgs bins flags want
-	pkgs=($(packages "${tool}"))
-	bins=($(binaries "${tool}"))
+	mapfile -t pkgs < <(packages "${tool}")
+	read -ra bins <<<"$(binaries "${tool}")"
 	flags="$(ldflags "${tool}")"
 	want="$(stamp "${tool}" "${flags}")"
 

@@ -28,6 +28,7 @@ import (
 	"github.com/sail-mesh/sail/internal/controller/istiorevision"
 	"github.com/sail-mesh/sail/internal/istiocrds"
 	"github.com/sail-mesh/sail/internal/render"
+	"github.com/sail-mesh/sail/internal/revision"
 	"github.com/sail-mesh/sail/internal/values"
 	"github.com/sail-mesh/sail/internal/versions"
 )
@@ -56,6 +57,8 @@ func CacheOptions() cache.Options {
 			&sailv1.Istio{}:         {Label: labels.Everything()},
 			&sailv1.IstioRevision{}: {Label: labels.Everything()},
 			nsMeta:                  {Label: labels.Everything(), Transform: stripManagedFields},
+			// Every pod, trimmed to metadata and phase, for revision usage (internal/revision).
+			&corev1.Pod{}: {Label: labels.Everything(), Transform: revision.TrimPod},
 		},
 	}
 }
@@ -119,6 +122,9 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}
+	if err := indexUsage(mgr); err != nil {
+		return nil, err
+	}
 	renderer := render.New(nil)
 	// Load the newest version's charts in the background, so the first install does not wait for it.
 	if err := mgr.Add(manager.RunnableFunc(func(context.Context) error {
@@ -170,4 +176,14 @@ func detectPlatform(cfg *rest.Config, flagValue string) (values.Platform, error)
 		}
 	}
 	return values.PlatformKubernetes, nil
+}
+
+// indexUsage registers the cache indexes that tell which namespaces and pods use a revision.
+func indexUsage(mgr ctrl.Manager) error {
+	nsMeta := &metav1.PartialObjectMetadata{}
+	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), nsMeta, revision.IndexNamespaceRevision, revision.IndexNamespace); err != nil {
+		return err
+	}
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Pod{}, revision.IndexPodRevision, revision.IndexPod)
 }

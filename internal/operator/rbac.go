@@ -1,25 +1,43 @@
 package operator
 
-// Permissions of the operator, generated into config/rbac/role.yaml by controller-gen. Besides its own kinds it
-// needs exactly the kinds that Istio's istiod and base charts render, and it must hold every permission it grants
-// through the ClusterRoles and Roles in those charts (or escalate/bind them).
+// Permissions of the operator, generated into config/rbac/role.yaml by controller-gen (`make gen`); the Helm chart
+// (deploy/chart) and the OLM bundle (bundle/) take their rules from that file, and test/e2e/chart_rbac_test.go runs
+// the operator with exactly these permissions. Keep them to what the operator really does:
 //
-// +kubebuilder:rbac:groups=sailoperator.io,resources=istios;istiorevisions;istiorevisiontags;istiocnis;ztunnels,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=sailoperator.io,resources=istios/status;istiorevisions/status;istiorevisiontags/status;istiocnis/status;ztunnels/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=sailoperator.io,resources=istios/finalizers;istiorevisions/finalizers;istiorevisiontags/finalizers;istiocnis/finalizers;ztunnels/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;update;patch
+//   - its own kinds: reads them, patches finalizers and status, creates and deletes IstioRevisions (it never
+//     creates or deletes an Istio, and never sends an update: every write is a patch or a server-side apply);
+//   - the kinds that Istio's istiod and base charts render (ConfigMap, Service, ServiceAccount, Deployment,
+//     HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy, EndpointSlice, RBAC, admission webhooks and
+//     policies): server-side apply (create and patch), watch for drift, delete when pruned. The charts render
+//     ClusterRoles and Roles with permissions the operator does not hold itself, hence escalate and bind;
+//   - Istio's CRDs: applied and read, never deleted;
+//   - namespaces and pods: read for readiness and revision usage; namespaces are relabelled and Deployments,
+//     DaemonSets and StatefulSets restarted (patched) when spec.updateStrategy.updateWorkloads moves workloads;
+//   - events, and TokenReviews/SubjectAccessReviews for the authenticated metrics endpoint;
+//   - leader election leases, only in the operator's namespace (a Role; the chart and the bundle bind it in the
+//     namespace the operator runs in, whatever the namespace written below).
+//
+// Kinds without a CRD yet (IstioRevisionTag, IstioCNI, ZTunnel) get their permissions with their controllers; the
+// charts of IstioCNI and ZTunnel also render DaemonSets, ResourceQuotas and NetworkAttachmentDefinitions.
+//
+// +kubebuilder:rbac:groups=sailoperator.io,resources=istios,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=sailoperator.io,resources=istiorevisions,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=sailoperator.io,resources=istios/status;istiorevisions/status,verbs=patch
+// +kubebuilder:rbac:groups=sailoperator.io,resources=istios/finalizers;istiorevisions/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=configmaps;services;serviceaccounts;secrets;endpoints,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=configmaps;services;serviceaccounts,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets;statefulsets,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings;roles;rolebindings,verbs=get;list;watch;create;update;patch;delete;escalate;bind
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations;validatingwebhookconfigurations;validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=daemonsets;statefulsets,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings;roles;rolebindings,verbs=get;list;watch;create;patch;delete;escalate;bind
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations;validatingwebhookconfigurations;validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=sail-operator

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -21,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/revision"
 	"github.com/sail-mesh/sail/internal/status"
 	"github.com/sail-mesh/sail/internal/values"
 	"github.com/sail-mesh/sail/internal/versions"
@@ -58,29 +61,117 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	}
 	log.FromContext(ctx).V(1).Info("reconciling")
 	before := istio.Status.DeepCopy()
-	reason, err := r.reconcileRevision(ctx, istio)
+	active, reason, err := r.reconcileRevision(ctx, istio)
 	log.FromContext(ctx).V(1).Info("revision reconciled")
 	revs, listErr := r.revisions(ctx, istio)
 	if listErr != nil {
 		return ctrl.Result{}, errors.Join(err, listErr)
 	}
-	r.setStatus(istio, revs, reason, err)
+	var result ctrl.Result
+	if active != "" {
+		var pruneErr error
+		result, pruneErr = r.pruneInactive(ctx, istio, revs, active)
+		err = errors.Join(err, pruneErr)
+	}
+	r.setStatus(istio, revs, active, reason, err)
 	if statusErr := r.patchStatus(ctx, istio, before); statusErr != nil {
 		err = errors.Join(err, statusErr)
 	}
-	return ctrl.Result{}, err
+	return result, err
 }
 
-// reconcileRevision creates or updates the active revision; on failure it returns a condition reason with the error.
-func (r *Reconciler) reconcileRevision(ctx context.Context, istio *sailv1.Istio) (string, error) {
+// RevisionName returns the name of the IstioRevision that serves an Istio at a concrete version: the Istio's own
+// name with the InPlace strategy, or <name>-<version with dots as dashes> with RevisionBased (built from the
+// resolved version, so an alias that moves creates a new revision rather than upgrading one in place).
+func RevisionName(istio *sailv1.Istio, version string) string {
+	if istio.Spec.UpdateStrategy == nil || istio.Spec.UpdateStrategy.Type != sailv1.UpdateStrategyRevisionBased {
+		return istio.Name
+	}
+	return istio.Name + "-" + strings.ReplaceAll(version, ".", "-")
+}
+
+// AnnotationInactiveSince records on an IstioRevision when it stopped being its Istio's active revision.
+const AnnotationInactiveSince = "sailoperator.io/inactive-since"
+
+// pruneInactive deletes the Istio's non-active revisions that have been unused for the grace period, and returns
+// when to look again for those that are not due yet. A revision whose usage is unknown is kept.
+func (r *Reconciler) pruneInactive(ctx context.Context, istio *sailv1.Istio, revs []sailv1.IstioRevision, active string) (ctrl.Result, error) {
+	grace := 30 * time.Second
+	if us := istio.Spec.UpdateStrategy; us != nil && us.InactiveRevisionDeletionGracePeriodSeconds != nil {
+		grace = time.Duration(*us.InactiveRevisionDeletionGracePeriodSeconds) * time.Second
+	}
+	now := time.Now()
+	var next time.Duration
+	for i := range revs {
+		rev := &revs[i]
+		if !rev.DeletionTimestamp.IsZero() {
+			continue
+		}
+		since, marked := rev.Annotations[AnnotationInactiveSince]
+		if rev.Name == active {
+			if marked {
+				if err := r.setInactiveSince(ctx, rev, ""); err != nil {
+					return ctrl.Result{}, err
+				}
+			}
+			continue
+		}
+		inactiveSince, err := time.Parse(time.RFC3339, since)
+		if !marked || err != nil {
+			inactiveSince = now
+			if err := r.setInactiveSince(ctx, rev, now.UTC().Format(time.RFC3339)); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		deadline, ok := revision.PruneAfter(rev, inactiveSince, grace)
+		if !ok {
+			continue // in use, or usage unknown: the revision's InUse change brings us back
+		}
+		if wait := deadline.Sub(now); wait > 0 {
+			if next == 0 || wait < next {
+				next = wait
+			}
+			continue
+		}
+		if err := r.Client.Delete(ctx, rev); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("deleting unused IstioRevision %s: %w", rev.Name, err)
+		}
+		log.FromContext(ctx).Info("deleted an unused inactive revision", "revision", rev.Name, "gracePeriod", grace)
+		r.event(istio, corev1.EventTypeNormal, "RevisionPruned",
+			"Deleted IstioRevision %s: not active and unused for %s", rev.Name, grace)
+	}
+	return ctrl.Result{RequeueAfter: next}, nil
+}
+
+func (r *Reconciler) setInactiveSince(ctx context.Context, rev *sailv1.IstioRevision, value string) error {
+	patch := client.MergeFrom(rev.DeepCopy())
+	if value == "" {
+		delete(rev.Annotations, AnnotationInactiveSince)
+	} else {
+		if rev.Annotations == nil {
+			rev.Annotations = map[string]string{}
+		}
+		rev.Annotations[AnnotationInactiveSince] = value
+	}
+	return client.IgnoreNotFound(r.Client.Patch(ctx, rev, patch))
+}
+
+// reconcileRevision creates or updates the active revision and returns its name; on failure it returns a
+// condition reason with the error (and the active revision's name when known).
+func (r *Reconciler) reconcileRevision(ctx context.Context, istio *sailv1.Istio) (string, string, error) {
 	version, err := r.Versions.Resolve(istio.Spec.Version)
 	if err != nil {
-		return sailv1.ReasonInvalidSpec, reconcile.TerminalError(err)
+		return "", sailv1.ReasonInvalidSpec, reconcile.TerminalError(err)
 	}
 	istio.Status.Version = version.Name
-	name := istio.Name
+	name := RevisionName(istio, version.Name)
+	reason, err := r.applyRevision(ctx, istio, name, version)
+	return name, reason, err
+}
+
+func (r *Reconciler) applyRevision(ctx context.Context, istio *sailv1.Istio, name string, version versions.Version) (string, error) {
 	existing := &sailv1.IstioRevision{}
-	err = r.Client.Get(ctx, client.ObjectKey{Name: name}, existing)
+	err := r.Client.Get(ctx, client.ObjectKey{Name: name}, existing)
 	switch {
 	case apierrors.IsNotFound(err):
 		existing = nil
@@ -153,7 +244,7 @@ func (r *Reconciler) revisions(ctx context.Context, istio *sailv1.Istio) ([]sail
 }
 
 // setStatus computes the Istio's status from its own reconcile and its revisions.
-func (r *Reconciler) setStatus(istio *sailv1.Istio, revs []sailv1.IstioRevision, reason string, reconcileErr error) {
+func (r *Reconciler) setStatus(istio *sailv1.Istio, revs []sailv1.IstioRevision, activeName, reason string, reconcileErr error) {
 	st := &istio.Status
 	gen := istio.Generation
 	st.Revisions = sailv1.RevisionSummary{Total: int32(len(revs))}
@@ -165,7 +256,7 @@ func (r *Reconciler) setStatus(istio *sailv1.Istio, revs []sailv1.IstioRevision,
 		if !meta.IsStatusConditionFalse(revs[i].Status.Conditions, sailv1.ConditionInUse) {
 			st.Revisions.InUse++
 		}
-		if revs[i].Name == istio.Name {
+		if revs[i].Name == activeName {
 			active = &revs[i]
 		}
 	}

@@ -102,7 +102,7 @@ func TestIstio_Lifecycle(t *testing.T) {
 	g.Eventually(condition(c, "default", sailv1.ConditionReady), timeout).Should(Equal(metav1.ConditionTrue))
 	g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, istio)).To(Succeed())
 	g.Expect(istio.Status.ActiveRevisionName).To(Equal("default"))
-	g.Expect(istio.Status.Revisions).To(Equal(sailv1.RevisionSummary{Total: 1, Ready: 1, InUse: 1}))
+	g.Expect(istio.Status.Revisions).To(Equal(sailv1.RevisionSummary{Total: 1, Ready: 1, InUse: 0}), "nothing uses it yet")
 	g.Expect(istio.Status.State).To(Equal(sailv1.StateHealthy))
 
 	t.Run("the base chart's default validator and Istio's CRDs are installed", func(t *testing.T) {
@@ -112,6 +112,23 @@ func TestIstio_Lifecycle(t *testing.T) {
 		crd.SetAPIVersion("apiextensions.k8s.io/v1")
 		crd.SetKind("CustomResourceDefinition")
 		g.Expect(c.Get(ctx, client.ObjectKey{Name: "virtualservices.networking.istio.io"}, crd)).To(Succeed())
+	})
+
+	t.Run("a namespace labelled for injection puts the revision in use", func(t *testing.T) {
+		g := NewWithT(t)
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "app", Labels: map[string]string{"istio-injection": "enabled"}}}
+		g.Expect(c.Create(ctx, ns)).To(Succeed())
+		g.Eventually(func() int32 {
+			_ = c.Get(ctx, client.ObjectKey{Name: "default"}, istio)
+			return istio.Status.Revisions.InUse
+		}, timeout).Should(Equal(int32(1)))
+		patch := client.MergeFrom(ns.DeepCopy())
+		ns.Labels = nil
+		g.Expect(c.Patch(ctx, ns, patch)).To(Succeed())
+		g.Eventually(func() int32 {
+			_ = c.Get(ctx, client.ObjectKey{Name: "default"}, istio)
+			return istio.Status.Revisions.InUse
+		}, timeout).Should(Equal(int32(0)))
 	})
 
 	t.Run("a values change updates the Deployment", func(t *testing.T) {

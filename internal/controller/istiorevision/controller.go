@@ -22,10 +22,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -35,6 +37,7 @@ import (
 	"github.com/sail-mesh/sail/internal/istiocrds"
 	"github.com/sail-mesh/sail/internal/readiness"
 	"github.com/sail-mesh/sail/internal/render"
+	"github.com/sail-mesh/sail/internal/revision"
 	"github.com/sail-mesh/sail/internal/status"
 	"github.com/sail-mesh/sail/internal/values"
 	"github.com/sail-mesh/sail/internal/versions"
@@ -281,6 +284,7 @@ func (r *Reconciler) updateStatus(ctx context.Context, s *scope, before *sailv1.
 		r.Recorder.Eventf(rev, nil, corev1.EventTypeWarning, s.reason, "Reconcile", "%s", message(s.reconciledErr))
 	}
 	status.Set(&rev.Status.Conditions, gen, sailv1.ConditionDependenciesHealthy, metav1.ConditionTrue, sailv1.ReasonHealthy, "No dependency is missing or unhealthy.")
+	setInUse(ctx, r.Client, rev)
 	status.SetKstatus(&rev.Status.Conditions, gen)
 	rev.Status.State = status.State(rev.Status.Conditions)
 	if equality.Semantic.DeepEqual(before, &rev.Status) {
@@ -290,6 +294,31 @@ func (r *Reconciler) updateStatus(ctx context.Context, s *scope, before *sailv1.
 	base.Status = *before
 	return r.Client.Status().Patch(ctx, rev, client.MergeFrom(base))
 }
+
+// setInUse sets the InUse condition from the cache's usage indexes; when usage cannot be read it is Unknown, which
+// keeps the revision from being pruned.
+func setInUse(ctx context.Context, reader client.Reader, rev *sailv1.IstioRevision) {
+	usage, err := revision.Of(ctx, reader, rev.Name)
+	switch {
+	case err != nil:
+		status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionInUse, metav1.ConditionUnknown, sailv1.ReasonUsageUnknown,
+			"Cannot tell whether workloads use this revision: "+err.Error())
+	case usage.InUse():
+		status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionInUse, metav1.ConditionTrue, ReasonReferencedByWorkloads,
+			usage.String()+".")
+	default:
+		status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionInUse, metav1.ConditionFalse, ReasonNotReferenced,
+			"No namespace or pod uses this revision.")
+	}
+}
+
+// InUse reasons.
+const (
+	// ReasonReferencedByWorkloads: namespaces or pods select the revision.
+	ReasonReferencedByWorkloads = "ReferencedByWorkloads"
+	// ReasonNotReferenced: nothing selects the revision.
+	ReasonNotReferenced = "NotReferenced"
+)
 
 func message(err error) string {
 	msg := err.Error()
@@ -352,7 +381,40 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	nsMeta := &metav1.PartialObjectMetadata{}
 	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 	b = b.WatchesMetadata(nsMeta, handler.EnqueueRequestsFromMapFunc(r.revisionsInNamespace))
+	// Usage: a namespace or pod that starts or stops selecting a revision re-evaluates that revision's InUse
+	// condition (the revision's charts are neither rendered nor applied again: its spec did not change).
+	b = b.WatchesMetadata(nsMeta, usageHandler(func(o client.Object) string { return revision.NamespaceRevision(o.GetLabels()) }))
+	b = b.Watches(&corev1.Pod{}, usageHandler(func(o client.Object) string {
+		if pod, ok := o.(*corev1.Pod); ok {
+			return revision.PodRevision(pod)
+		}
+		return ""
+	}))
 	return b.Complete(r)
+}
+
+// usageHandler enqueues the revision an object selects when it appears or goes, and both the old and the new
+// revision when an update changes which one it selects; other updates enqueue nothing.
+func usageHandler(revOf func(client.Object) string) handler.EventHandler {
+	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], rev string) {
+		if rev != "" {
+			q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: rev}})
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, revOf(e.Object))
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if before, after := revOf(e.ObjectOld), revOf(e.ObjectNew); before != after {
+				enqueue(q, before)
+				enqueue(q, after)
+			}
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, revOf(e.Object))
+		},
+	}
 }
 
 func (r *Reconciler) revisionsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
