@@ -17,9 +17,9 @@ func TestNamespaceRevision(t *testing.T) {
 		want   string
 	}{
 		"istio-injection=enabled means the default revision and wins": {map[string]string{"istio-injection": "enabled", "istio.io/rev": "canary"}, "default"},
-		"istio.io/rev names the revision":                              {map[string]string{"istio.io/rev": "canary"}, "canary"},
-		"injection disabled selects nothing":                           {map[string]string{"istio-injection": "disabled", "istio.io/rev": "canary"}, ""},
-		"no label selects nothing":                                     {nil, ""},
+		"istio.io/rev names the revision":                             {map[string]string{"istio.io/rev": "canary"}, "canary"},
+		"injection disabled selects nothing":                          {map[string]string{"istio-injection": "disabled", "istio.io/rev": "canary"}, ""},
+		"no label selects nothing":                                    {nil, ""},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) { NewWithT(t).Expect(NamespaceRevision(tc.labels)).To(Equal(tc.want)) })
