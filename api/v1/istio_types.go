@@ -107,13 +107,13 @@ type IstioStatus struct {
 type RevisionSummary struct {
 	// Total number of revisions.
 	// +optional
-	Total int32 `json:"total,omitempty"`
+	Total int32 `json:"total"`
 	// Ready is the number of revisions whose Ready condition is True.
 	// +optional
-	Ready int32 `json:"ready,omitempty"`
+	Ready int32 `json:"ready"`
 	// InUse is the number of revisions used by workloads, namespaces or tags.
 	// +optional
-	InUse int32 `json:"inUse,omitempty"`
+	InUse int32 `json:"inUse"`
 }
 
 // Istio declares an Istio control plane: its version, profile, namespace and Helm values. The operator keeps one

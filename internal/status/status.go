@@ -2,7 +2,12 @@
 package status
 
 import (
+	"context"
+	"encoding/json"
+
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
@@ -57,7 +62,7 @@ func SetKstatus(conds *[]metav1.Condition, generation int64) {
 	case rec != nil && rec.Status == metav1.ConditionFalse && terminalReasons[rec.Reason]:
 		meta.RemoveStatusCondition(conds, ConditionReconciling)
 		Set(conds, generation, ConditionStalled, metav1.ConditionTrue, rec.Reason, rec.Message)
-	case ready == nil || ready.Status != metav1.ConditionTrue:
+	case ready == nil || ready.Status != metav1.ConditionTrue || (rec != nil && rec.Status != metav1.ConditionTrue):
 		meta.RemoveStatusCondition(conds, ConditionStalled)
 		reason, msg := sailv1.ReasonNotReady, "Waiting for the first reconcile."
 		if ready != nil {
@@ -71,4 +76,27 @@ func SetKstatus(conds *[]metav1.Condition, generation int64) {
 		meta.RemoveStatusCondition(conds, ConditionReconciling)
 		meta.RemoveStatusCondition(conds, ConditionStalled)
 	}
+}
+
+// Patch writes status to the object's status subresource as a JSON merge patch that carries the whole status, so
+// that zero values and emptied lists are written too. Fields named in clear are sent as null when empty.
+func Patch(ctx context.Context, c client.Client, obj client.Object, status any, clear ...string) error {
+	data, err := json.Marshal(status)
+	if err != nil {
+		return err
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return err
+	}
+	for _, f := range clear {
+		if _, ok := fields[f]; !ok {
+			fields[f] = nil
+		}
+	}
+	body, err := json.Marshal(map[string]any{"status": fields})
+	if err != nil {
+		return err
+	}
+	return c.Status().Patch(ctx, obj, client.RawPatch(types.MergePatchType, body))
 }

@@ -308,9 +308,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, istio *sailv1.Istio, befor
 	if equality.Semantic.DeepEqual(before, &istio.Status) {
 		return nil
 	}
-	base := istio.DeepCopy()
-	base.Status = *before
-	return r.Client.Status().Patch(ctx, istio, client.MergeFrom(base))
+	return status.Patch(ctx, r.Client, istio, istio.Status, "activeRevisionName", "version")
 }
 
 // finalize deletes the Istio's revisions and waits until they are gone (each cleans up its own objects).

@@ -290,9 +290,7 @@ func (r *Reconciler) updateStatus(ctx context.Context, s *scope, before *sailv1.
 	if equality.Semantic.DeepEqual(before, &rev.Status) {
 		return nil
 	}
-	base := rev.DeepCopy()
-	base.Status = *before
-	return r.Client.Status().Patch(ctx, rev, client.MergeFrom(base))
+	return status.Patch(ctx, r.Client, rev, rev.Status, "inventory")
 }
 
 // setInUse sets the InUse condition from the cache's usage indexes; when usage cannot be read it is Unknown, which
