@@ -111,9 +111,19 @@ type Usage struct {
 // InUse tells whether anything uses the revision.
 func (u Usage) InUse() bool { return u.Namespaces+u.Pods > 0 }
 
-// String describes the usage for condition messages.
+// String describes the usage for condition messages. It names the number of namespaces but not of pods, so that
+// pods coming and going do not rewrite the condition (and send a write request) each time.
 func (u Usage) String() string {
-	return fmt.Sprintf("%d namespaces and %d pods use this revision", u.Namespaces, u.Pods)
+	switch {
+	case u.Namespaces > 0 && u.Pods > 0:
+		return fmt.Sprintf("%d namespaces select this revision and pods use it", u.Namespaces)
+	case u.Namespaces > 0:
+		return fmt.Sprintf("%d namespaces select this revision", u.Namespaces)
+	case u.Pods > 0:
+		return "Pods use this revision"
+	default:
+		return "Nothing uses this revision"
+	}
 }
 
 // Of counts, from the cache's indexes, what uses the revision named rev (or any of its names, e.g. tags).
