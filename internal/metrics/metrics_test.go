@@ -1,0 +1,40 @@
+package metrics
+
+import (
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/apply"
+	"github.com/sail-mesh/sail/internal/render"
+)
+
+func TestCollector(t *testing.T) {
+	g := NewWithT(t)
+	scheme := runtime.NewScheme()
+	g.Expect(sailv1.AddToScheme(scheme)).To(Succeed())
+	rev := &sailv1.IstioRevision{}
+	rev.Name = "default"
+	rev.Status.State = sailv1.StateHealthy
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(rev).Build()
+	r := render.New(nil)
+	_, err := r.Render(render.Input{Version: "v1.31.0", Chart: "istiod", Release: "default", Namespace: "istio-system"})
+	g.Expect(err).NotTo(HaveOccurred())
+	col := &Collector{renderer: r, applier: apply.NewManager(c, c, scheme, "test"), reader: c}
+	reg := prometheus.NewRegistry()
+	g.Expect(reg.Register(col)).To(Succeed())
+	g.Expect(testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP sail_chart_renders_total Helm chart renders (template executions) the operator performed.
+# TYPE sail_chart_renders_total counter
+sail_chart_renders_total 1
+# HELP sail_istio_revisions IstioRevisions by state (Healthy, NotReady, ReconcileError, Pending) and whether they are in use.
+# TYPE sail_istio_revisions gauge
+sail_istio_revisions{in_use="unknown",state="Healthy"} 1
+`), "sail_chart_renders_total", "sail_istio_revisions")).To(Succeed())
+}
