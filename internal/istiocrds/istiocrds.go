@@ -3,11 +3,8 @@
 package istiocrds
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"sync"
 
@@ -15,10 +12,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sail-mesh/sail/internal/apply"
+	"github.com/sail-mesh/sail/internal/manifest"
 	"github.com/sail-mesh/sail/internal/versions"
 )
 
@@ -90,20 +87,12 @@ func (i *Installer) crds(version string) ([]*unstructured.Unstructured, error) {
 }
 
 func parse(data []byte, version string) ([]*unstructured.Unstructured, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	objs, err := manifest.Parse(data)
+	if err != nil {
+		return nil, err
+	}
 	var out []*unstructured.Unstructured
-	for {
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, err
-		}
-		if len(m) == 0 {
-			continue
-		}
-		u := &unstructured.Unstructured{Object: m}
+	for _, u := range objs {
 		if u.GetKind() != "CustomResourceDefinition" {
 			continue
 		}
@@ -124,4 +113,5 @@ func parse(data []byte, version string) ([]*unstructured.Unstructured, error) {
 		}
 		out = append(out, u)
 	}
+	return out, nil
 }

@@ -3,13 +3,10 @@
 package render
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"slices"
 	"sort"
@@ -23,9 +20,9 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/engine"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/sail-mesh/sail/internal/apply"
+	"github.com/sail-mesh/sail/internal/manifest"
 	"github.com/sail-mesh/sail/internal/versions"
 )
 
@@ -214,30 +211,18 @@ func renderChart(chrt *chartv2.Chart, in Input) ([]*unstructured.Unstructured, e
 	return objs, nil
 }
 
-// parseManifest splits a multi-document YAML into objects, skipping empty documents.
+// parseManifest decodes a rendered template; Sail applies objects one by one, so a List is refused.
 func parseManifest(content string) ([]*unstructured.Unstructured, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewBufferString(content), 4096)
-	var out []*unstructured.Unstructured
-	for {
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, err
-		}
-		if len(m) == 0 {
-			continue
-		}
-		u := &unstructured.Unstructured{Object: m}
-		if u.GetKind() == "" || u.GetAPIVersion() == "" {
-			return nil, fmt.Errorf("rendered a document without apiVersion and kind")
-		}
+	objs, err := manifest.Parse([]byte(content))
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range objs {
 		if u.GetKind() == "List" {
 			return nil, fmt.Errorf("rendered a List, which Sail does not apply")
 		}
-		out = append(out, u)
 	}
+	return objs, nil
 }
 
 // ID identifies an object as namespace_name_group_kind.
