@@ -47,6 +47,12 @@ gen: ## Regenerate values types, version markers, deepcopy, CRDs and RBAC.
 	$(BIN)/controller-gen object paths=./api/...
 	$(BIN)/controller-gen crd:allowDangerousTypes=true paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(BIN)/controller-gen rbac:roleName=sail-operator paths=./internal/... output:rbac:artifacts:config=config/rbac
+	$(GO) run ./hack/chartcrds
+	$(GO) run ./hack/bundle
+
+.PHONY: bundle
+bundle: ## Generate the OLM bundle (bundle/, bundle.Dockerfile) from the chart, the generated CRDs and RBAC, and config/samples.
+	$(GO) run ./hack/bundle
 
 .PHONY: verify-gen
 verify-gen: tools ## Fail when a generated file is out of date.
@@ -58,6 +64,8 @@ bench: tools resources ## Run the benchmarks; figures go to _output/bench-*.txt 
 	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/... | tee _output/bench.txt
 	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -run '^$$' -bench 'NoopReconcile' -benchtime 300x -timeout 10m ./test/bench/... | tee -a _output/bench.txt
 	$(GO) test -run '^$$' -bench 'Render' -benchmem ./internal/render/ | tee -a _output/bench.txt
+	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -count=1 -run '^TestLeader_' -timeout 10m ./test/e2e/
+	cat _output/bench-leader.txt | tee -a _output/bench.txt
 
 ##@ Local cluster
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-generated=(api/v1/values_types.go api/v1/zz_generated.deepcopy.go config/crd/bases config/rbac api/v1/*_types.go)
+generated=(api/v1/values_types.go api/v1/zz_generated.deepcopy.go config/crd/bases config/rbac api/v1/*_types.go deploy/chart/files bundle bundle.Dockerfile)
 snapshot() { find "${generated[@]}" -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum; }
 
 before="$(snapshot)"

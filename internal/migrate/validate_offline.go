@@ -206,8 +206,7 @@ func ValidateOffline(objects []Object, set *SchemaSet) *ValidationReport {
 func skipReason(gvk schema.GroupVersionKind) string {
 	switch {
 	case gvk.Group == "sailoperator.io" && gvk.Kind == "IstioCNI":
-		return "no IstioCNI CRD is embedded in this build of sailctl (the kind is not in the Sail API yet): not " +
-			"validated"
+		return "no IstioCNI CRD is embedded in this build of sailctl: not validated"
 	case gvk.Group == "route.openshift.io":
 		return "OpenShift Route schemas are not embedded: not validated (use --validate against an OpenShift " +
 			"cluster)"

@@ -25,8 +25,11 @@ import (
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/apply"
 	istioctrl "github.com/sail-mesh/sail/internal/controller/istio"
+	"github.com/sail-mesh/sail/internal/controller/istiocni"
 	"github.com/sail-mesh/sail/internal/controller/istiorevision"
+	"github.com/sail-mesh/sail/internal/controller/ztunnel"
 	"github.com/sail-mesh/sail/internal/istiocrds"
+	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/render"
 	"github.com/sail-mesh/sail/internal/revision"
 	"github.com/sail-mesh/sail/internal/values"
@@ -56,6 +59,8 @@ func CacheOptions() cache.Options {
 		ByObject: map[client.Object]cache.ByObject{
 			&sailv1.Istio{}:         {Label: labels.Everything()},
 			&sailv1.IstioRevision{}: {Label: labels.Everything()},
+			&sailv1.IstioCNI{}:      {Label: labels.Everything()},
+			&sailv1.ZTunnel{}:       {Label: labels.Everything()},
 			nsMeta:                  {Label: labels.Everything(), Transform: stripManagedFields},
 			// Every pod, trimmed to metadata and phase, for revision usage (internal/revision).
 			&corev1.Pod{}: {Label: labels.Everything(), Transform: revision.TrimPod},
@@ -136,6 +141,9 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 		return nil, err
 	}
 	applier := apply.NewManager(mgr.GetClient(), mgr.GetClient(), scheme, FieldManager)
+	if err := metrics.Register(renderer, applier, mgr.GetClient()); err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
 	var crds *istiocrds.Installer
 	if o.ManageIstioCRDs {
 		crds = istiocrds.NewInstaller(applier, mgr.GetClient())
@@ -150,6 +158,16 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 		CRDs: crds, Recorder: recorder}
 	if err := revRec.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
 		return nil, fmt.Errorf("setting up the IstioRevision controller: %w", err)
+	}
+	cniRec := &istiocni.Reconciler{Client: mgr.GetClient(), Scheme: scheme, Renderer: renderer, Applier: applier,
+		Versions: versions.Default(), Platform: platform, Recorder: recorder}
+	if err := cniRec.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the IstioCNI controller: %w", err)
+	}
+	ztunnelRec := &ztunnel.Reconciler{Client: mgr.GetClient(), Scheme: scheme, Renderer: renderer, Applier: applier,
+		Versions: versions.Default(), Platform: platform, Recorder: recorder}
+	if err := ztunnelRec.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the ZTunnel controller: %w", err)
 	}
 	return &Operator{Manager: mgr, Renderer: renderer, Applier: applier, Istio: istioRec, Revision: revRec}, nil
 }

@@ -17,8 +17,8 @@ package operator
 //   - leader election leases, only in the operator's namespace (a Role; the chart and the bundle bind it in the
 //     namespace the operator runs in, whatever the namespace written below).
 //
-// Kinds without a CRD yet (IstioRevisionTag, IstioCNI, ZTunnel) get their permissions with their controllers; the
-// charts of IstioCNI and ZTunnel also render DaemonSets, ResourceQuotas and NetworkAttachmentDefinitions.
+// The controllers of the other kinds (IstioCNI, ZTunnel, ...) declare their permissions next to their code;
+// controller-gen merges every marker under internal/ into one ClusterRole.
 //
 // +kubebuilder:rbac:groups=sailoperator.io,resources=istios,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=sailoperator.io,resources=istiorevisions,verbs=get;list;watch;create;patch;delete

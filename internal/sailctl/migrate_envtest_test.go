@@ -103,7 +103,7 @@ func TestMigrateAgainstAPIServer(t *testing.T) {
 		}{
 			{"Istio", "", "production-istio-system", migrate.ValidationValid, ""},
 			{"Namespace", "", "orders", migrate.ValidationValid, ""},
-			{"IstioCNI", "", "default", migrate.ValidationSkipped, "install the Sail CRDs"},
+			{"IstioCNI", "", "default", migrate.ValidationValid, ""},
 			{"PeerAuthentication", "istio-system", "mesh-mtls", migrate.ValidationValid, "validated offline instead"},
 		} {
 			got, msg := res.status(want.kind, want.ns, want.name)

@@ -34,6 +34,7 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/apply"
+	"github.com/sail-mesh/sail/internal/dependencies"
 	"github.com/sail-mesh/sail/internal/istiocrds"
 	"github.com/sail-mesh/sail/internal/readiness"
 	"github.com/sail-mesh/sail/internal/render"
@@ -283,7 +284,11 @@ func (r *Reconciler) updateStatus(ctx context.Context, s *scope, before *sailv1.
 	if s.reconciledErr != nil && r.Recorder != nil && !equality.Semantic.DeepEqual(before.Conditions, rev.Status.Conditions) {
 		r.Recorder.Eventf(rev, nil, corev1.EventTypeWarning, s.reason, "Reconcile", "%s", message(s.reconciledErr))
 	}
-	status.Set(&rev.Status.Conditions, gen, sailv1.ConditionDependenciesHealthy, metav1.ConditionTrue, sailv1.ReasonHealthy, "No dependency is missing or unhealthy.")
+	depStatus, depReason, depMessage, err := dependencies.Check(ctx, r.Client, rev)
+	if err != nil {
+		return err
+	}
+	status.Set(&rev.Status.Conditions, gen, sailv1.ConditionDependenciesHealthy, depStatus, depReason, depMessage)
 	setInUse(ctx, r.Client, rev)
 	status.SetKstatus(&rev.Status.Conditions, gen)
 	rev.Status.State = status.State(rev.Status.Conditions)
@@ -388,6 +393,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		}
 		return ""
 	}))
+	// Dependencies: an IstioCNI or ZTunnel that appears, goes or changes readiness re-evaluates every revision's
+	// DependenciesHealthy condition (status only: the revisions' specs did not change, so nothing is rendered).
+	b = dependencies.Watch(b, r.Client)
 	return b.Complete(r)
 }
 

@@ -1,0 +1,293 @@
+// Package ztunnel reconciles the ZTunnel: it resolves the control plane revision its targetRef names, renders
+// Istio's ztunnel chart with that revision's values under the ZTunnel's own, applies the result with server-side
+// apply, prunes what is no longer rendered, removes everything on deletion and reports the readiness of the
+// ztunnel DaemonSet.
+package ztunnel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/apply"
+	"github.com/sail-mesh/sail/internal/lifecycle"
+	"github.com/sail-mesh/sail/internal/readiness"
+	"github.com/sail-mesh/sail/internal/render"
+	"github.com/sail-mesh/sail/internal/status"
+	"github.com/sail-mesh/sail/internal/values"
+	"github.com/sail-mesh/sail/internal/versions"
+)
+
+// Permissions of this controller (the objects of the ztunnel chart that internal/operator/rbac.go does not cover).
+//
+// +kubebuilder:rbac:groups=sailoperator.io,resources=ztunnels,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=sailoperator.io,resources=ztunnels/status,verbs=patch
+// +kubebuilder:rbac:groups=sailoperator.io,resources=ztunnels/finalizers,verbs=update
+// +kubebuilder:rbac:groups=apps,resources=daemonsets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=resourcequotas,verbs=get;list;watch;create;patch;delete
+
+// Finalizer keeps the ZTunnel until the objects applied for it are deleted.
+const Finalizer = "sailoperator.io/ztunnel-cleanup"
+
+// ReleaseName is the Helm release name the ztunnel chart is rendered with.
+const ReleaseName = "ztunnel"
+
+// Reconciler reconciles the ZTunnel.
+type Reconciler struct {
+	Client   client.Client
+	Scheme   *runtime.Scheme
+	Renderer *render.Renderer
+	Applier  *apply.Manager
+	Versions *versions.List
+	Platform values.Platform
+	Recorder events.EventRecorder
+
+	once sync.Once
+	lc   *lifecycle.Lifecycle
+}
+
+func (r *Reconciler) lifecycle() *lifecycle.Lifecycle {
+	r.once.Do(func() {
+		r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
+	})
+	return r.lc
+}
+
+// Reconcile moves the ZTunnel towards its spec.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
+	zt := &sailv1.ZTunnel{}
+	if err := r.Client.Get(ctx, req.NamespacedName, zt); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	lc := r.lifecycle()
+	if !zt.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, lc.Finalize(ctx, zt, &zt.Status.Inventory, zt.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
+			rev, _, err := r.target(ctx, zt)
+			if err != nil || (zt.Spec.TargetRef != nil && rev == nil) {
+				return nil, errors.New("the target revision is unknown")
+			}
+			return r.render(zt, rev)
+		})
+	}
+	if zt.Name != sailv1.ZTunnelName {
+		// The CRD rejects other names; this guards against an outdated CRD.
+		return ctrl.Result{}, r.updateStatus(ctx, zt, zt.Status.DeepCopy(), &lifecycle.Outcome{Reason: sailv1.ReasonInvalidSpec,
+			Err: fmt.Errorf("a ZTunnel must be named %s; this one is ignored", sailv1.ZTunnelName)})
+	}
+	if err := lc.EnsureFinalizer(ctx, zt); err != nil {
+		return ctrl.Result{}, err
+	}
+	log.FromContext(ctx).V(1).Info("reconciling")
+	before := zt.Status.DeepCopy()
+	out := &lifecycle.Outcome{}
+	err := r.reconcile(ctx, zt, out)
+	if statusErr := r.updateStatus(ctx, zt, before, out); statusErr != nil {
+		err = errors.Join(err, statusErr)
+	}
+	return ctrl.Result{}, err
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, zt *sailv1.ZTunnel, out *lifecycle.Outcome) error {
+	version, err := r.Versions.Resolve(zt.Spec.Version)
+	if err == nil {
+		err = checkVersion(version)
+	}
+	if err != nil {
+		out.Fail(sailv1.ReasonInvalidSpec, err)
+		return reconcile.TerminalError(err)
+	}
+	zt.Status.Version = version.Name
+	out.Applied = "ztunnel " + version.Name
+	rev, missing, err := r.target(ctx, zt)
+	if err != nil {
+		out.Fail(sailv1.ReasonReconcileError, err)
+		return err
+	}
+	if missing != "" {
+		zt.Status.IstioRevision = ""
+		out.Fail(sailv1.ReasonTargetNotFound, errors.New(missing))
+		return nil // the Istio and IstioRevision watches bring us back
+	}
+	zt.Status.IstioRevision = ""
+	extra := []string{string(r.Platform)}
+	if rev != nil {
+		zt.Status.IstioRevision = rev.Name
+		extra = append(extra, string(rev.UID), fmt.Sprint(rev.Generation))
+	}
+	if reason, msg, err := lifecycle.CheckNamespace(ctx, r.Client, zt.Spec.Namespace); err != nil || reason != "" {
+		if err != nil {
+			out.Fail(sailv1.ReasonReconcileError, err)
+			return err
+		}
+		out.Fail(reason, errors.New(msg))
+		return nil // the namespace watch brings us back
+	}
+	lc := r.lifecycle()
+	objs, reason, err := lc.Desired(zt, lifecycle.Key(zt, extra...), zt.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
+		return r.render(zt, rev)
+	})
+	if err != nil {
+		out.Fail(reason, err)
+		if reason == sailv1.ReasonRenderError {
+			return reconcile.TerminalError(err)
+		}
+		return err
+	}
+	if err := lc.ApplyAndPrune(ctx, zt, &zt.Status.Inventory, objs, out.Applied); err != nil {
+		out.Fail(sailv1.ReasonReconcileError, err)
+		return err
+	}
+	ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, objs)
+	if err != nil {
+		return err
+	}
+	out.Ready, out.ReadyMessage = ready, msg+"."
+	if ready {
+		out.ReadyMessage = "ztunnel is ready on every node."
+	}
+	return nil
+}
+
+// target returns the IstioRevision the ZTunnel's targetRef resolves to (nil without a targetRef), or a message
+// saying what is missing.
+func (r *Reconciler) target(ctx context.Context, zt *sailv1.ZTunnel) (*sailv1.IstioRevision, string, error) {
+	ref := zt.Spec.TargetRef
+	if ref == nil {
+		return nil, "", nil
+	}
+	revName := ref.Name
+	if ref.Kind == sailv1.IstioKind {
+		istio := &sailv1.Istio{}
+		if err := r.Client.Get(ctx, client.ObjectKey{Name: ref.Name}, istio); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, fmt.Sprintf("Istio %q, named by spec.targetRef, does not exist.", ref.Name), nil
+			}
+			return nil, "", err
+		}
+		if istio.Status.ActiveRevisionName == "" {
+			return nil, fmt.Sprintf("Istio %q, named by spec.targetRef, has no active revision yet.", ref.Name), nil
+		}
+		revName = istio.Status.ActiveRevisionName
+	}
+	rev := &sailv1.IstioRevision{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: revName}, rev); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Sprintf("IstioRevision %q, the target of spec.targetRef, does not exist.", revName), nil
+		}
+		return nil, "", err
+	}
+	return rev, "", nil
+}
+
+// render returns the ztunnel chart's objects for the ZTunnel's spec and the target revision (nil for none).
+func (r *Reconciler) render(zt *sailv1.ZTunnel, rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
+	version, err := r.Versions.Resolve(zt.Spec.Version)
+	if err != nil {
+		return nil, err
+	}
+	var inherited values.Map
+	if rev != nil {
+		if inherited, err = Inherited(rev, r.Versions); err != nil {
+			return nil, err
+		}
+	}
+	vals, err := Values(version, r.Platform, inherited, zt.Spec.Values)
+	if err != nil {
+		return nil, err
+	}
+	return r.Renderer.Render(render.Input{Version: version.Name, Chart: versions.ChartZTunnel, Release: ReleaseName,
+		Namespace: zt.Spec.Namespace, Values: vals})
+}
+
+// updateStatus writes the conditions computed from the outcome when the status changed.
+func (r *Reconciler) updateStatus(ctx context.Context, zt *sailv1.ZTunnel, before *sailv1.ZTunnelStatus, out *lifecycle.Outcome) error {
+	zt.Status.State = out.SetConditions(&zt.Status.Conditions, zt.Generation)
+	zt.Status.ObservedGeneration = zt.Generation
+	r.lifecycle().Events(zt, before.Conditions, zt.Status.Conditions, out)
+	if equality.Semantic.DeepEqual(before, &zt.Status) {
+		return nil
+	}
+	return status.Patch(ctx, r.Client, zt, zt.Status, "version", "istioRevision", "inventory")
+}
+
+// SetupWithManager registers the controller and its watches: the ZTunnel, the objects it owns, its namespace,
+// and the Istios and IstioRevisions its targetRef may resolve to.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.ZTunnel{}).Named("ztunnel").
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1})
+	for _, o := range OwnedTypes() {
+		b = b.Owns(o)
+	}
+	nsMeta := &metav1.PartialObjectMetadata{}
+	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	b = b.WatchesMetadata(nsMeta, handler.EnqueueRequestsFromMapFunc(r.inNamespace)).
+		Watches(&sailv1.Istio{}, handler.EnqueueRequestsFromMapFunc(r.targeting)).
+		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.targeting))
+	return b.Complete(r)
+}
+
+func (r *Reconciler) singleton(ctx context.Context) *sailv1.ZTunnel {
+	zt := &sailv1.ZTunnel{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: sailv1.ZTunnelName}, zt); err != nil {
+		return nil
+	}
+	return zt
+}
+
+func (r *Reconciler) inNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
+	if zt := r.singleton(ctx); zt != nil && zt.Spec.Namespace == ns.GetName() {
+		return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(zt)}}
+	}
+	return nil
+}
+
+// targeting maps an Istio or IstioRevision to the ZTunnel when its targetRef may resolve to it: the Istio it
+// names, or the IstioRevision it names or one controlled by the Istio it names.
+func (r *Reconciler) targeting(ctx context.Context, o client.Object) []reconcile.Request {
+	zt := r.singleton(ctx)
+	if zt == nil || zt.Spec.TargetRef == nil {
+		return nil
+	}
+	ref := zt.Spec.TargetRef
+	match := false
+	switch o.(type) {
+	case *sailv1.Istio:
+		match = ref.Kind == sailv1.IstioKind && ref.Name == o.GetName()
+	case *sailv1.IstioRevision:
+		owner := metav1.GetControllerOf(o)
+		match = (ref.Kind == sailv1.IstioRevisionKind && ref.Name == o.GetName()) ||
+			(ref.Kind == sailv1.IstioKind && owner != nil && owner.Kind == sailv1.IstioKind && owner.Name == ref.Name)
+	}
+	if !match {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(zt)}}
+}
+
+// OwnedTypes lists the kinds of the ztunnel chart that are watched. ResourceQuotas (rendered only on request)
+// are applied and pruned but not watched.
+func OwnedTypes() []client.Object {
+	return []client.Object{
+		&appsv1.DaemonSet{}, &corev1.ServiceAccount{},
+		&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{}, &networkingv1.NetworkPolicy{},
+	}
+}
