@@ -66,7 +66,7 @@ type InventoryEntry struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster,shortName=istiorev,categories=istio-io
 // +kubebuilder:subresource:status
-// +kubebuilder:validation:XValidation:rule="self.metadata.name == 'default' ? (!has(self.spec.values) || !has(self.spec.values.revision) || self.spec.values.revision == '') : (has(self.spec.values) && has(self.spec.values.revision) && self.spec.values.revision == self.metadata.name)",message="spec.values.revision must match metadata.name (and be empty for the revision named default)"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name == 'default' ? (!has(self.spec.values) || !has(self.spec.values.revision) || size(self.spec.values.revision) == 0) : (has(self.spec.values) && has(self.spec.values.revision) && self.spec.values.revision == self.metadata.name)",message="spec.values.revision must match metadata.name (and be empty for the revision named default)"
 // +kubebuilder:printcolumn:name="Namespace",type="string",JSONPath=".spec.namespace",description="The namespace of the control plane."
 // +kubebuilder:printcolumn:name="Ready",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].status",description="Whether the control plane is ready."
 // +kubebuilder:printcolumn:name="Status",type="string",JSONPath=".status.state",description="Summary of the conditions."
