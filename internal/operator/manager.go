@@ -27,6 +27,7 @@ import (
 	istioctrl "github.com/sail-mesh/sail/internal/controller/istio"
 	"github.com/sail-mesh/sail/internal/controller/istiocni"
 	"github.com/sail-mesh/sail/internal/controller/istiorevision"
+	"github.com/sail-mesh/sail/internal/controller/revisiontag"
 	"github.com/sail-mesh/sail/internal/controller/ztunnel"
 	"github.com/sail-mesh/sail/internal/istiocrds"
 	"github.com/sail-mesh/sail/internal/metrics"
@@ -57,11 +58,12 @@ func CacheOptions() cache.Options {
 	return cache.Options{
 		DefaultLabelSelector: managed,
 		ByObject: map[client.Object]cache.ByObject{
-			&sailv1.Istio{}:         {Label: labels.Everything()},
-			&sailv1.IstioRevision{}: {Label: labels.Everything()},
-			&sailv1.IstioCNI{}:      {Label: labels.Everything()},
-			&sailv1.ZTunnel{}:       {Label: labels.Everything()},
-			nsMeta:                  {Label: labels.Everything(), Transform: stripManagedFields},
+			&sailv1.Istio{}:            {Label: labels.Everything()},
+			&sailv1.IstioRevision{}:    {Label: labels.Everything()},
+			&sailv1.IstioRevisionTag{}: {Label: labels.Everything()},
+			&sailv1.IstioCNI{}:         {Label: labels.Everything()},
+			&sailv1.ZTunnel{}:          {Label: labels.Everything()},
+			nsMeta:                     {Label: labels.Everything(), Transform: stripManagedFields},
 			// Every pod, trimmed to metadata and phase, for revision usage (internal/revision).
 			&corev1.Pod{}: {Label: labels.Everything(), Transform: revision.TrimPod},
 		},
@@ -158,6 +160,10 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 		CRDs: crds, Recorder: recorder}
 	if err := revRec.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
 		return nil, fmt.Errorf("setting up the IstioRevision controller: %w", err)
+	}
+	tagRec := &revisiontag.Reconciler{Client: mgr.GetClient(), Renderer: renderer, Applier: applier, Recorder: recorder}
+	if err := tagRec.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the IstioRevisionTag controller: %w", err)
 	}
 	cniRec := &istiocni.Reconciler{Client: mgr.GetClient(), Scheme: scheme, Renderer: renderer, Applier: applier,
 		Versions: versions.Default(), Platform: platform, Recorder: recorder}

@@ -39,6 +39,7 @@ import (
 	"github.com/sail-mesh/sail/internal/readiness"
 	"github.com/sail-mesh/sail/internal/render"
 	"github.com/sail-mesh/sail/internal/revision"
+	"github.com/sail-mesh/sail/internal/revisiontags"
 	"github.com/sail-mesh/sail/internal/status"
 	"github.com/sail-mesh/sail/internal/values"
 	"github.com/sail-mesh/sail/internal/versions"
@@ -107,6 +108,14 @@ func (r *Reconciler) reconcile(ctx context.Context, s *scope) error {
 		}
 		s.fail(reason, errors.New(msg))
 		return nil // the namespace watch brings us back
+	}
+	tag := &sailv1.IstioRevisionTag{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: s.rev.Name}, tag); err == nil && !revisiontags.RevisionWins(s.rev, tag) {
+		s.fail(sailv1.ReasonNameAlreadyExists, fmt.Errorf("IstioRevisionTag %s is older and has the same name, so it "+
+			"wins; rename or delete one of them", s.rev.Name))
+		return nil // the tag's deletion brings us back
+	} else if client.IgnoreNotFound(err) != nil {
+		return err
 	}
 	objs, reason, err := r.desired(s.rev)
 	log.FromContext(ctx).V(1).Info("desired objects ready", "count", len(objs))
@@ -301,7 +310,12 @@ func (r *Reconciler) updateStatus(ctx context.Context, s *scope, before *sailv1.
 // setInUse sets the InUse condition from the cache's usage indexes; when usage cannot be read it is Unknown, which
 // keeps the revision from being pruned.
 func setInUse(ctx context.Context, reader client.Reader, rev *sailv1.IstioRevision) {
-	usage, err := revision.Of(ctx, reader, rev.Name)
+	var usage revision.Usage
+	tags, err := revisiontags.TagsOf(ctx, reader, rev.Name)
+	if err == nil {
+		// A revision is also in use through the tags that point at it.
+		usage, err = revision.Of(ctx, reader, append([]string{rev.Name}, tags...)...)
+	}
 	switch {
 	case err != nil:
 		status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionInUse, metav1.ConditionUnknown, sailv1.ReasonUsageUnknown,
@@ -396,6 +410,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	// Dependencies: an IstioCNI or ZTunnel that appears, goes or changes readiness re-evaluates every revision's
 	// DependenciesHealthy condition (status only: the revisions' specs did not change, so nothing is rendered).
 	b = dependencies.Watch(b, r.Client)
+	// Tags: a tag that starts or stops pointing at a revision, or whose usage changes, re-evaluates its InUse.
+	b = b.Watches(&sailv1.IstioRevisionTag{}, revisiontags.RevisionHandler())
+	b = b.Watches(&sailv1.IstioRevisionTag{}, handler.EnqueueRequestsFromMapFunc(
+		func(_ context.Context, o client.Object) []reconcile.Request {
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: o.GetName()}}} // a same-named revision
+		}))
 	return b.Complete(r)
 }
 

@@ -1,0 +1,62 @@
+package istio_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/testenv"
+)
+
+func revisionCondition(c client.Client, name, condType string) func() string {
+	return func() string {
+		rev := &sailv1.IstioRevision{}
+		if err := c.Get(context.Background(), client.ObjectKey{Name: name}, rev); err != nil {
+			return "missing"
+		}
+		if cond := meta.FindStatusCondition(rev.Status.Conditions, condType); cond != nil {
+			return string(cond.Status) + "/" + cond.Reason
+		}
+		return "unset"
+	}
+}
+
+func TestIstioRevision_TagsAndNameConflicts(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	env := testenv.Start(t)
+	env.StartOperator(t)
+	c := env.Client
+	createNamespace(t, c, "istio-system")
+	g.Expect(c.Create(ctx, newIstio("default", "istio-system", nil))).To(Succeed())
+	g.Eventually(revisionCondition(c, "default", sailv1.ConditionInUse), timeout).Should(HavePrefix("False/"))
+
+	t.Run("a namespace that selects a tag puts the tag's revision in use", func(t *testing.T) {
+		g := NewWithT(t)
+		tag := &sailv1.IstioRevisionTag{ObjectMeta: metav1.ObjectMeta{Name: "prod"},
+			Spec: sailv1.IstioRevisionTagSpec{TargetRef: sailv1.IstioRevisionTagTargetReference{Kind: sailv1.IstioKind, Name: "default"}}}
+		g.Expect(c.Create(ctx, tag)).To(Succeed())
+		g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{"istio.io/rev": "prod"}}})).To(Succeed())
+		g.Eventually(revisionCondition(c, "default", sailv1.ConditionInUse), timeout).Should(HavePrefix("True/"))
+	})
+
+	t.Run("a revision younger than a tag of the same name is refused", func(t *testing.T) {
+		g := NewWithT(t)
+		tag := &sailv1.IstioRevisionTag{ObjectMeta: metav1.ObjectMeta{Name: "canary"},
+			Spec: sailv1.IstioRevisionTagSpec{TargetRef: sailv1.IstioRevisionTagTargetReference{Kind: sailv1.IstioKind, Name: "default"}}}
+		g.Expect(c.Create(ctx, tag)).To(Succeed())
+		time.Sleep(1100 * time.Millisecond) // creation timestamps have one-second resolution
+		g.Expect(c.Create(ctx, newIstio("canary", "istio-system", nil))).To(Succeed())
+		g.Eventually(revisionCondition(c, "canary", sailv1.ConditionReconciled), timeout).Should(Equal("False/" + sailv1.ReasonNameAlreadyExists))
+
+		g.Expect(c.Delete(ctx, tag)).To(Succeed())
+		g.Eventually(revisionCondition(c, "canary", sailv1.ConditionReconciled), timeout).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded))
+	})
+}

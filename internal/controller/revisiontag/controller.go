@@ -1,0 +1,391 @@
+// Package revisiontag reconciles IstioRevisionTags: it resolves the tag's target to an IstioRevision, renders
+// that revision's istiod chart with the tag in values.revisionTags and keeps only the tag's injection webhook and
+// Service (plus, for the tag named default, the base chart's default validating webhook pointed at the
+// revision), applies them with server-side apply, prunes what is no longer rendered, removes everything on
+// deletion, and reports whether namespaces or pods use the tag.
+package revisiontag
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/apply"
+	"github.com/sail-mesh/sail/internal/lifecycle"
+	"github.com/sail-mesh/sail/internal/render"
+	"github.com/sail-mesh/sail/internal/revision"
+	"github.com/sail-mesh/sail/internal/revisiontags"
+	"github.com/sail-mesh/sail/internal/status"
+	"github.com/sail-mesh/sail/internal/values"
+	"github.com/sail-mesh/sail/internal/versions"
+)
+
+// Permissions of this controller (the webhooks and Services it applies are covered by internal/operator/rbac.go).
+//
+// +kubebuilder:rbac:groups=sailoperator.io,resources=istiorevisiontags,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=sailoperator.io,resources=istiorevisiontags/status,verbs=patch
+// +kubebuilder:rbac:groups=sailoperator.io,resources=istiorevisiontags/finalizers,verbs=update
+
+// Finalizer keeps an IstioRevisionTag until the objects applied for it are deleted.
+const Finalizer = "sailoperator.io/istiorevisiontag-cleanup"
+
+// LabelTag is the label Istio's revision-tags templates put on a tag's webhook and Service.
+const LabelTag = "istio.io/tag"
+
+// DefaultValidatorName is the base chart's default validating webhook, made by the tag named default.
+const DefaultValidatorName = "istiod-default-validator"
+
+// InUse reasons.
+const (
+	// ReasonReferencedByWorkloads: namespaces or pods select the tag.
+	ReasonReferencedByWorkloads = "ReferencedByWorkloads"
+	// ReasonNotReferenced: nothing selects the tag.
+	ReasonNotReferenced = "NotReferenced"
+)
+
+// Reconciler reconciles IstioRevisionTags.
+type Reconciler struct {
+	Client   client.Client
+	Renderer *render.Renderer
+	Applier  *apply.Manager
+	Recorder events.EventRecorder
+
+	once sync.Once
+	lc   *lifecycle.Lifecycle
+}
+
+func (r *Reconciler) lifecycle() *lifecycle.Lifecycle {
+	r.once.Do(func() {
+		r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
+	})
+	return r.lc
+}
+
+// Reconcile moves one IstioRevisionTag towards its spec.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
+	tag := &sailv1.IstioRevisionTag{}
+	if err := r.Client.Get(ctx, req.NamespacedName, tag); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	lc := r.lifecycle()
+	if !tag.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, lc.Finalize(ctx, tag, &tag.Status.Inventory, tag.Status.IstiodNamespace, func() ([]*unstructured.Unstructured, error) {
+			rev, _, err := r.resolve(ctx, tag)
+			if err != nil || rev == nil {
+				return nil, errors.Join(err, errors.New("target not found"))
+			}
+			return r.render(tag, rev)
+		})
+	}
+	if err := lc.EnsureFinalizer(ctx, tag); err != nil {
+		return ctrl.Result{}, err
+	}
+	log.FromContext(ctx).V(1).Info("reconciling")
+	before := tag.Status.DeepCopy()
+	out := &lifecycle.Outcome{}
+	err := r.reconcile(ctx, tag, out)
+	if statusErr := r.updateStatus(ctx, tag, before, out); statusErr != nil {
+		err = errors.Join(err, statusErr)
+	}
+	return ctrl.Result{}, err
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, tag *sailv1.IstioRevisionTag, out *lifecycle.Outcome) error {
+	lc := r.lifecycle()
+	rev, msg, err := r.resolve(ctx, tag)
+	if err != nil {
+		out.Fail(sailv1.ReasonReconcileError, err)
+		return err
+	}
+	reason := sailv1.ReasonRefNotFound
+	if rev != nil {
+		if msg, err = r.conflict(ctx, tag); err != nil {
+			out.Fail(sailv1.ReasonReconcileError, err)
+			return err
+		}
+		reason = sailv1.ReasonNameAlreadyExists
+	}
+	if msg != "" {
+		// Without a usable target nothing may keep injecting for the tag: remove what was applied. A watch
+		// brings the tag back when the target appears or the conflicting revision goes.
+		out.Fail(reason, errors.New(msg))
+		tag.Status.IstioRevision, tag.Status.IstiodNamespace = "", ""
+		if err := lc.ApplyAndPrune(ctx, tag, &tag.Status.Inventory, nil, "revision tag "+tag.Name); err != nil {
+			return err
+		}
+		return nil
+	}
+	tag.Status.IstioRevision, tag.Status.IstiodNamespace = rev.Name, rev.Spec.Namespace
+	out.Applied = fmt.Sprintf("Revision tag %s of IstioRevision %s", tag.Name, rev.Name)
+	key := lifecycle.Key(tag, rev.Name, string(rev.UID), strconv.FormatInt(rev.Generation, 10))
+	objs, reason, err := lc.Desired(tag, key, rev.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
+		return r.render(tag, rev)
+	})
+	if err != nil {
+		out.Fail(reason, err)
+		if reason == sailv1.ReasonRenderError {
+			return reconcile.TerminalError(err)
+		}
+		return err
+	}
+	if err := lc.ApplyAndPrune(ctx, tag, &tag.Status.Inventory, objs, out.Applied); err != nil {
+		out.Fail(sailv1.ReasonReconcileError, err)
+		return err
+	}
+	return nil
+}
+
+// resolve returns the IstioRevision the tag points at, or nil and a message saying what is missing.
+func (r *Reconciler) resolve(ctx context.Context, tag *sailv1.IstioRevisionTag) (*sailv1.IstioRevision, string, error) {
+	ref := tag.Spec.TargetRef
+	revName := ref.Name
+	switch ref.Kind {
+	case sailv1.IstioKind:
+		istio := &sailv1.Istio{}
+		if err := r.Client.Get(ctx, client.ObjectKey{Name: ref.Name}, istio); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, fmt.Sprintf("Istio %q does not exist; the tag is applied once it does.", ref.Name), nil
+			}
+			return nil, "", err
+		}
+		if istio.Status.ActiveRevisionName == "" {
+			return nil, fmt.Sprintf("Istio %q has no active revision yet.", ref.Name), nil
+		}
+		revName = istio.Status.ActiveRevisionName
+	case sailv1.IstioRevisionKind:
+	default:
+		return nil, fmt.Sprintf("Unknown target kind %q; use Istio or IstioRevision.", ref.Kind), nil
+	}
+	rev := &sailv1.IstioRevision{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: revName}, rev); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Sprintf("IstioRevision %q does not exist; the tag is applied once it does.", revName), nil
+		}
+		return nil, "", err
+	}
+	if !rev.DeletionTimestamp.IsZero() {
+		return nil, fmt.Sprintf("IstioRevision %q is being deleted.", revName), nil
+	}
+	return rev, "", nil
+}
+
+// conflict returns a message when an IstioRevision with the tag's name wins the name over the tag.
+func (r *Reconciler) conflict(ctx context.Context, tag *sailv1.IstioRevisionTag) (string, error) {
+	rev := &sailv1.IstioRevision{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: tag.Name}, rev); err != nil {
+		return "", client.IgnoreNotFound(err)
+	}
+	if !revisiontags.RevisionWins(rev, tag) {
+		return "", nil
+	}
+	return fmt.Sprintf("An older IstioRevision is named %q; rename the tag (a tag and a revision cannot share a name).", tag.Name), nil
+}
+
+// render returns the tag's objects for a revision: the tag's injection webhook and Service from the revision's
+// istiod chart rendered with values.revisionTags=[tag], plus for the tag named default the base chart's default
+// validating webhook pointed at the revision.
+func (r *Reconciler) render(tag *sailv1.IstioRevisionTag, rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
+	vals, err := values.ToMap(rev.Spec.Values)
+	if err != nil {
+		return nil, err
+	}
+	istiodVals := values.Merge(values.ForIstiodChart(vals), values.Map{"revisionTags": []any{tag.Name}})
+	objs, err := r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartIstiod,
+		Release: rev.Name, Namespace: rev.Spec.Namespace, Values: istiodVals})
+	if err != nil {
+		return nil, err
+	}
+	out := SelectTagObjects(objs, tag.Name)
+	if tag.Name == sailv1.DefaultRevision {
+		baseVals := values.Merge(vals, values.Map{"defaultRevision": rev.Name,
+			"global": values.Map{"istioNamespace": rev.Spec.Namespace}})
+		base, err := r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartBase,
+			Release: "base", Namespace: rev.Spec.Namespace, Values: baseVals})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, SelectDefaultValidator(base)...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the istiod chart of %s rendered no objects for revision tag %s", rev.Spec.Version, tag.Name)
+	}
+	return out, nil
+}
+
+// SelectTagObjects keeps, of the objects of an istiod chart rendered with values.revisionTags, the tag's
+// MutatingWebhookConfiguration and Service (those Istio's revision-tags templates label istio.io/tag=<tag>).
+func SelectTagObjects(objs []*unstructured.Unstructured, tag string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, u := range objs {
+		if u.GetLabels()[LabelTag] != tag {
+			continue
+		}
+		if k := u.GetKind(); k == "MutatingWebhookConfiguration" || k == "Service" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// SelectDefaultValidator keeps, of the objects of the base chart, the default validating webhook.
+func SelectDefaultValidator(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, u := range objs {
+		if u.GetKind() == "ValidatingWebhookConfiguration" && u.GetName() == DefaultValidatorName {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// State summarises a tag's conditions in one word: Pending before the first reconcile, Healthy when reconciled,
+// ReconcileError otherwise.
+func State(conds []metav1.Condition) sailv1.LifecycleState {
+	for _, c := range conds {
+		if c.Type != sailv1.ConditionReconciled {
+			continue
+		}
+		if c.Status == metav1.ConditionTrue {
+			return sailv1.StateHealthy
+		}
+		return sailv1.StateReconcileError
+	}
+	return sailv1.StatePending
+}
+
+// updateStatus writes the conditions computed from the outcome when the status changed.
+func (r *Reconciler) updateStatus(ctx context.Context, tag *sailv1.IstioRevisionTag, before *sailv1.IstioRevisionTagStatus, out *lifecycle.Outcome) error {
+	gen := tag.Generation
+	if out.Err != nil {
+		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionFalse, out.Reason, lifecycle.Message(out.Err))
+	} else {
+		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionTrue, sailv1.ReasonReconcileSucceeded,
+			out.Applied+" is applied.")
+	}
+	usage, err := revision.Of(ctx, r.Client, tag.Name)
+	switch {
+	case err != nil:
+		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionInUse, metav1.ConditionUnknown, sailv1.ReasonUsageUnknown,
+			"Cannot tell whether workloads use this tag: "+err.Error())
+	case usage.InUse():
+		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionInUse, metav1.ConditionTrue, ReasonReferencedByWorkloads,
+			usage.String()+" (through this tag).")
+	default:
+		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionInUse, metav1.ConditionFalse, ReasonNotReferenced,
+			"No namespace or pod uses this tag.")
+	}
+	tag.Status.State = State(tag.Status.Conditions)
+	tag.Status.ObservedGeneration = gen
+	if r.Recorder != nil && out.Err != nil {
+		if b := findCondition(before.Conditions, sailv1.ConditionReconciled); b == nil || b.Reason != out.Reason || b.Message != lifecycle.Message(out.Err) {
+			r.Recorder.Eventf(tag, nil, corev1.EventTypeWarning, out.Reason, "Reconcile", "%s", lifecycle.Message(out.Err))
+		}
+	}
+	if equality.Semantic.DeepEqual(before, &tag.Status) {
+		return nil
+	}
+	return status.Patch(ctx, r.Client, tag, tag.Status, "inventory", "istioRevision", "istiodNamespace")
+}
+
+func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+// SetupWithManager registers the controller and its watches: the tags, the objects they own, the Istios and
+// IstioRevisions they target (or whose name they share), and the namespaces and pods that select them.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.IstioRevisionTag{}).Named("istiorevisiontag").
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
+		Owns(&admissionregistrationv1.MutatingWebhookConfiguration{}).
+		Owns(&admissionregistrationv1.ValidatingWebhookConfiguration{}).
+		Owns(&corev1.Service{}).
+		Watches(&sailv1.Istio{}, handler.EnqueueRequestsFromMapFunc(r.tagsFor)).
+		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.tagsFor))
+	nsMeta := &metav1.PartialObjectMetadata{}
+	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	b = b.WatchesMetadata(nsMeta, usageHandler(func(o client.Object) string { return revision.NamespaceRevision(o.GetLabels()) }))
+	b = b.Watches(&corev1.Pod{}, usageHandler(func(o client.Object) string {
+		if pod, ok := o.(*corev1.Pod); ok {
+			return revision.PodRevision(pod)
+		}
+		return ""
+	}))
+	return b.Complete(r)
+}
+
+// tagsFor maps an Istio or IstioRevision to the tags it concerns: those that target it, those that point at it
+// (a revision's spec changed), and the tag that shares a revision's name.
+func (r *Reconciler) tagsFor(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &sailv1.IstioRevisionTagList{}
+	if err := r.Client.List(ctx, list); err != nil {
+		log.FromContext(ctx).Error(err, "listing IstioRevisionTags")
+		return nil
+	}
+	return Affected(list.Items, o)
+}
+
+// Affected returns the tags of tags that an event on o (an Istio or an IstioRevision) concerns.
+func Affected(tags []sailv1.IstioRevisionTag, o client.Object) []reconcile.Request {
+	kind := sailv1.IstioKind
+	if _, ok := o.(*sailv1.IstioRevision); ok {
+		kind = sailv1.IstioRevisionKind
+	}
+	var out []reconcile.Request
+	for i := range tags {
+		t := &tags[i]
+		targets := t.Spec.TargetRef.Kind == kind && t.Spec.TargetRef.Name == o.GetName()
+		related := kind == sailv1.IstioRevisionKind && (t.Status.IstioRevision == o.GetName() || t.Name == o.GetName())
+		if targets || related {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Name: t.Name}})
+		}
+	}
+	return out
+}
+
+// usageHandler enqueues the tag an object selects (by name) when it appears or goes, and both the old and the new
+// one when an update changes which one it selects. Names that are not tags are dropped by Reconcile.
+func usageHandler(nameOf func(client.Object) string) handler.EventHandler {
+	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], name string) {
+		if name != "" {
+			q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, nameOf(e.Object))
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if before, after := nameOf(e.ObjectOld), nameOf(e.ObjectNew); before != after {
+				enqueue(q, before)
+				enqueue(q, after)
+			}
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, nameOf(e.Object))
+		},
+	}
+}
