@@ -29,6 +29,9 @@ import (
 	"github.com/sail-mesh/sail/internal/versions"
 )
 
+// The Istio controller creates and deletes the managed default IstioRevisionTag.
+// +kubebuilder:rbac:groups=sailoperator.io,resources=istiorevisiontags,verbs=create;delete
+
 // Finalizer keeps an Istio until its revisions are gone.
 const Finalizer = "sailoperator.io/istio-cleanup"
 
@@ -67,6 +70,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	if listErr != nil {
 		return ctrl.Result{}, errors.Join(err, listErr)
 	}
+	if err == nil {
+		err = r.reconcileDefaultTag(ctx, istio)
+		if err != nil {
+			reason = sailv1.ReasonReconcileError
+		}
+	}
 	var result ctrl.Result
 	if active != "" {
 		var pruneErr error
@@ -88,6 +97,40 @@ func RevisionName(istio *sailv1.Istio, version string) string {
 		return istio.Name
 	}
 	return istio.Name + "-" + strings.ReplaceAll(version, ".", "-")
+}
+
+// reconcileDefaultTag keeps namespaces labelled istio-injection=enabled working for a RevisionBased Istio named
+// default: its revisions are named after their versions, so a managed IstioRevisionTag named default follows the
+// active revision. A default tag the user created is left alone; with any other strategy or name the managed
+// tag is removed (an InPlace revision named default serves those namespaces itself).
+func (r *Reconciler) reconcileDefaultTag(ctx context.Context, istio *sailv1.Istio) error {
+	tag := &sailv1.IstioRevisionTag{}
+	err := r.Client.Get(ctx, client.ObjectKey{Name: sailv1.DefaultRevision}, tag)
+	if client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	exists := err == nil
+	ours := exists && metav1.IsControlledBy(tag, istio)
+	wanted := istio.Name == sailv1.DefaultRevision && istio.Spec.UpdateStrategy != nil &&
+		istio.Spec.UpdateStrategy.Type == sailv1.UpdateStrategyRevisionBased
+	switch {
+	case wanted && !exists:
+		tag = &sailv1.IstioRevisionTag{ObjectMeta: metav1.ObjectMeta{Name: sailv1.DefaultRevision},
+			Spec: sailv1.IstioRevisionTagSpec{TargetRef: sailv1.IstioRevisionTagTargetReference{Kind: sailv1.IstioKind, Name: istio.Name}}}
+		if err := controllerutil.SetControllerReference(istio, tag, r.Client.Scheme()); err != nil {
+			return err
+		}
+		if err := r.Client.Create(ctx, tag); err != nil {
+			return fmt.Errorf("creating the managed default IstioRevisionTag: %w", err)
+		}
+		r.event(istio, corev1.EventTypeNormal, "DefaultTagCreated",
+			"Created IstioRevisionTag default, which follows the active revision for namespaces labelled istio-injection=enabled")
+	case !wanted && ours:
+		if err := r.Client.Delete(ctx, tag); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting the managed default IstioRevisionTag: %w", err)
+		}
+	}
+	return nil
 }
 
 // AnnotationInactiveSince records on an IstioRevision when it stopped being its Istio's active revision.
@@ -327,6 +370,12 @@ func (r *Reconciler) finalize(ctx context.Context, istio *sailv1.Istio) (ctrl.Re
 			}
 		}
 	}
+	tag := &sailv1.IstioRevisionTag{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: sailv1.DefaultRevision}, tag); err == nil && metav1.IsControlledBy(tag, istio) {
+		if err := r.Client.Delete(ctx, tag); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	if len(revs) > 0 {
 		return ctrl.Result{}, nil // the revisions' deletion brings us back
 	}
@@ -352,6 +401,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).For(&sailv1.Istio{}).Owns(&sailv1.IstioRevision{}).Named("istio").
+	return ctrl.NewControllerManagedBy(mgr).For(&sailv1.Istio{}).Owns(&sailv1.IstioRevision{}).Owns(&sailv1.IstioRevisionTag{}).Named("istio").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).Complete(r)
 }

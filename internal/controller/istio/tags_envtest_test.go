@@ -60,3 +60,35 @@ func TestIstioRevision_TagsAndNameConflicts(t *testing.T) {
 		g.Eventually(revisionCondition(c, "canary", sailv1.ConditionReconciled), timeout).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded))
 	})
 }
+
+func TestIstio_ManagedDefaultTag(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	env := testenv.Start(t)
+	env.StartOperator(t)
+	c := env.Client
+	createNamespace(t, c, "istio-system")
+	istio := newIstio("default", "istio-system", nil)
+	istio.Spec.UpdateStrategy = &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased}
+	g.Expect(c.Create(ctx, istio)).To(Succeed())
+
+	tag := &sailv1.IstioRevisionTag{}
+	g.Eventually(func() string {
+		_ = c.Get(ctx, client.ObjectKey{Name: "default"}, tag)
+		return tag.Status.IstioRevision
+	}, timeout).Should(Equal("default-v1-31-0"), "a managed default tag follows the active revision")
+	g.Expect(metav1.IsControlledBy(tag, istio)).To(BeTrue())
+
+	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "legacy", Labels: map[string]string{"istio-injection": "enabled"}}})).To(Succeed())
+	g.Eventually(revisionCondition(c, "default-v1-31-0", sailv1.ConditionInUse), timeout).Should(HavePrefix("True/"),
+		"istio-injection=enabled namespaces keep working through the tag")
+
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, istio)).To(Succeed())
+	patch := client.MergeFrom(istio.DeepCopy())
+	istio.Spec.UpdateStrategy.Type = sailv1.UpdateStrategyInPlace
+	g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
+	g.Eventually(func() bool {
+		return c.Get(ctx, client.ObjectKey{Name: "default"}, &sailv1.IstioRevisionTag{}) != nil
+	}, timeout).Should(BeTrue(), "with InPlace the revision named default serves them itself")
+	g.Eventually(revisionCondition(c, "default", sailv1.ConditionReconciled), timeout).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded))
+}
