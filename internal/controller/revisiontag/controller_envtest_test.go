@@ -83,7 +83,7 @@ func TestIstioRevisionTag_Lifecycle(t *testing.T) {
 	c := env.Client
 	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-system"}})).To(Succeed())
 
-	tag := newTag("prod", sailv1.IstioKind, "default")
+	tag := newTag("prod", sailv1.IstioKind, "mesh")
 	g.Expect(c.Create(ctx, tag)).To(Succeed())
 
 	t.Run("a missing target is reported as RefNotFound", func(t *testing.T) {
@@ -92,21 +92,21 @@ func TestIstioRevisionTag_Lifecycle(t *testing.T) {
 		g.Expect(webhookService(c, "istio-revision-tag-prod")()).To(Equal("missing"))
 	})
 
-	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: sailv1.IstioSpec{Version: "v1.30.0",
+	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "mesh"}, Spec: sailv1.IstioSpec{Version: "v1.30.0",
 		Namespace: "istio-system", UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased}}}
 	g.Expect(c.Create(ctx, istio)).To(Succeed())
 
 	t.Run("the tag recovers when its Istio appears and points at the active revision", func(t *testing.T) {
 		g := NewWithT(t)
 		g.Eventually(condition(c, "prod", sailv1.ConditionReconciled), timeout).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded))
-		g.Expect(tagRevision(c, "prod")()).To(Equal("default-v1-30-0"))
-		g.Expect(webhookService(c, "istio-revision-tag-prod")()).To(Equal("istiod-default-v1-30-0"))
+		g.Eventually(tagRevision(c, "prod"), timeout).Should(Equal("mesh-v1-30-0"))
+		g.Eventually(webhookService(c, "istio-revision-tag-prod"), timeout).Should(Equal("istiod-mesh-v1-30-0"))
 		svc := &corev1.Service{}
 		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "istio-system", Name: "istiod-revision-tag-prod"}, svc)).To(Succeed())
-		g.Expect(svc.Spec.Selector).To(HaveKeyWithValue("istio.io/rev", "default-v1-30-0"))
+		g.Expect(svc.Spec.Selector).To(HaveKeyWithValue("istio.io/rev", "mesh-v1-30-0"))
 		g.Expect(svc.OwnerReferences).To(ContainElement(HaveField("Kind", sailv1.IstioRevisionTagKind)))
 		g.Eventually(func() error {
-			return markAvailable(ctx, c, client.ObjectKey{Namespace: "istio-system", Name: "istiod-default-v1-30-0"})
+			return markAvailable(ctx, c, client.ObjectKey{Namespace: "istio-system", Name: "istiod-mesh-v1-30-0"})
 		}, timeout).Should(Succeed())
 	})
 
@@ -116,42 +116,42 @@ func TestIstioRevisionTag_Lifecycle(t *testing.T) {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "app", Labels: map[string]string{"istio.io/rev": "prod"}}}
 		g.Expect(c.Create(ctx, ns)).To(Succeed())
 		g.Eventually(condition(c, "prod", sailv1.ConditionInUse), timeout).Should(HavePrefix("True/"))
-		names, err := revisiontags.TagsOf(ctx, c, "default-v1-30-0")
+		names, err := revisiontags.TagsOf(ctx, c, "mesh-v1-30-0")
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(names).To(Equal([]string{"prod"}))
 	})
 
 	t.Run("the tag follows the Istio's active revision", func(t *testing.T) {
 		g := NewWithT(t)
-		g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, istio)).To(Succeed())
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "mesh"}, istio)).To(Succeed())
 		patch := client.MergeFrom(istio.DeepCopy())
 		istio.Spec.Version = "v1.31.0"
 		g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
 		g.Eventually(func() error {
-			return markAvailable(ctx, c, client.ObjectKey{Namespace: "istio-system", Name: "istiod-default-v1-31-0"})
+			return markAvailable(ctx, c, client.ObjectKey{Namespace: "istio-system", Name: "istiod-mesh-v1-31-0"})
 		}, timeout).Should(Succeed())
-		g.Eventually(tagRevision(c, "prod"), timeout).Should(Equal("default-v1-31-0"))
-		g.Eventually(webhookService(c, "istio-revision-tag-prod"), timeout).Should(Equal("istiod-default-v1-31-0"))
+		g.Eventually(tagRevision(c, "prod"), timeout).Should(Equal("mesh-v1-31-0"))
+		g.Eventually(webhookService(c, "istio-revision-tag-prod"), timeout).Should(Equal("istiod-mesh-v1-31-0"))
 		svc := &corev1.Service{}
 		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "istio-system", Name: "istiod-revision-tag-prod"}, svc)).To(Succeed())
-		g.Expect(svc.Spec.Selector).To(HaveKeyWithValue("istio.io/rev", "default-v1-31-0"))
+		g.Expect(svc.Spec.Selector).To(HaveKeyWithValue("istio.io/rev", "mesh-v1-31-0"))
 	})
 
 	t.Run("a tag named like an older revision reports NameAlreadyExists", func(t *testing.T) {
 		g := NewWithT(t)
-		g.Expect(c.Create(ctx, newTag("default-v1-31-0", sailv1.IstioKind, "default"))).To(Succeed())
-		g.Eventually(condition(c, "default-v1-31-0", sailv1.ConditionReconciled), timeout).Should(Equal("False/" + sailv1.ReasonNameAlreadyExists))
-		g.Expect(webhookService(c, "istio-revision-tag-default-v1-31-0")()).To(Equal("missing"))
+		g.Expect(c.Create(ctx, newTag("mesh-v1-31-0", sailv1.IstioKind, "mesh"))).To(Succeed())
+		g.Eventually(condition(c, "mesh-v1-31-0", sailv1.ConditionReconciled), timeout).Should(Equal("False/" + sailv1.ReasonNameAlreadyExists))
+		g.Expect(webhookService(c, "istio-revision-tag-mesh-v1-31-0")()).To(Equal("missing"))
 	})
 
 	t.Run("the tag named default makes the default validator point at its revision", func(t *testing.T) {
 		g := NewWithT(t)
-		g.Expect(c.Create(ctx, newTag("default", sailv1.IstioRevisionKind, "default-v1-31-0"))).To(Succeed())
+		g.Expect(c.Create(ctx, newTag("default", sailv1.IstioRevisionKind, "mesh-v1-31-0"))).To(Succeed())
 		g.Eventually(condition(c, "default", sailv1.ConditionReconciled), timeout).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded))
 		vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
 		g.Expect(c.Get(ctx, client.ObjectKey{Name: "istiod-default-validator"}, vwc)).To(Succeed())
-		g.Expect(vwc.Webhooks[0].ClientConfig.Service.Name).To(Equal("istiod-default-v1-31-0"))
-		g.Expect(webhookService(c, "istio-revision-tag-default")()).To(Equal("istiod-default-v1-31-0"))
+		g.Expect(vwc.Webhooks[0].ClientConfig.Service.Name).To(Equal("istiod-mesh-v1-31-0"))
+		g.Expect(webhookService(c, "istio-revision-tag-default")()).To(Equal("istiod-mesh-v1-31-0"))
 		injected := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "legacy", Labels: map[string]string{"istio-injection": "enabled"}}}
 		g.Expect(c.Create(ctx, injected)).To(Succeed())
 		g.Eventually(condition(c, "default", sailv1.ConditionInUse), timeout).Should(HavePrefix("True/"))
