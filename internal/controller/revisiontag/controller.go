@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/events"
@@ -171,6 +172,15 @@ func (r *Reconciler) resolve(ctx context.Context, tag *sailv1.IstioRevisionTag) 
 			return nil, fmt.Sprintf("Istio %q has no active revision yet.", ref.Name), nil
 		}
 		revName = istio.Status.ActiveRevisionName
+		if current := tag.Status.IstioRevision; current != "" && current != revName {
+			keep, err := r.keepCurrent(ctx, revName, current)
+			if err != nil {
+				return nil, "", err
+			}
+			if keep {
+				revName = current
+			}
+		}
 	case sailv1.IstioRevisionKind:
 	default:
 		return nil, fmt.Sprintf("Unknown target kind %q; use Istio or IstioRevision.", ref.Kind), nil
@@ -186,6 +196,27 @@ func (r *Reconciler) resolve(ctx context.Context, tag *sailv1.IstioRevisionTag) 
 		return nil, fmt.Sprintf("IstioRevision %q is being deleted.", revName), nil
 	}
 	return rev, "", nil
+}
+
+// keepCurrent tells whether a tag that follows an Istio should stay on its current revision while the Istio's
+// new active revision is not Ready yet, so that workloads are never sent to a control plane that cannot serve
+// them. It moves once the new revision is Ready, or at once if the current revision is gone.
+func (r *Reconciler) keepCurrent(ctx context.Context, next, current string) (bool, error) {
+	nextRev := &sailv1.IstioRevision{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: next}, nextRev); err != nil {
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	}
+	if meta.IsStatusConditionTrue(nextRev.Status.Conditions, sailv1.ConditionReady) {
+		return false, nil
+	}
+	currentRev := &sailv1.IstioRevision{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: current}, currentRev); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return currentRev.DeletionTimestamp.IsZero(), nil
 }
 
 // conflict returns a message when an IstioRevision with the tag's name wins the name over the tag.

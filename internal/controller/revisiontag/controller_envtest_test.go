@@ -128,6 +128,11 @@ func TestIstioRevisionTag_Lifecycle(t *testing.T) {
 		istio.Spec.Version = "v1.31.0"
 		g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
 		g.Eventually(func() error {
+			return c.Get(ctx, client.ObjectKey{Namespace: "istio-system", Name: "istiod-mesh-v1-31-0"}, &appsv1.Deployment{})
+		}, timeout).Should(Succeed())
+		g.Consistently(tagRevision(c, "prod"), 2*time.Second).Should(Equal("mesh-v1-30-0"),
+			"the tag stays on the serving revision while the new one is not ready")
+		g.Eventually(func() error {
 			return markAvailable(ctx, c, client.ObjectKey{Namespace: "istio-system", Name: "istiod-mesh-v1-31-0"})
 		}, timeout).Should(Succeed())
 		g.Eventually(tagRevision(c, "prod"), timeout).Should(Equal("mesh-v1-31-0"))
