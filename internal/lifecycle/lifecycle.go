@@ -103,7 +103,7 @@ func (l *Lifecycle) ApplyAndPrune(ctx context.Context, obj client.Object, inv *[
 		}
 	}
 	changes, err := l.Applier.Apply(ctx, objs)
-	l.report(ctx, obj, changes, what)
+	Report(ctx, l.Recorder, obj, changes, what)
 	if err != nil {
 		return err
 	}
@@ -121,8 +121,9 @@ func (l *Lifecycle) patchInventory(ctx context.Context, obj client.Object, inv *
 	return l.Client.Status().Patch(ctx, obj, patch)
 }
 
-// report logs and records an event for the objects that were created or changed.
-func (l *Lifecycle) report(ctx context.Context, obj client.Object, changes []apply.Change, what string) {
+// Report logs and records an event on obj for the objects that were created or changed; what names the applied
+// thing in the event ("Applied <what>: ..."). Nothing is recorded when nothing changed.
+func Report(ctx context.Context, recorder events.EventRecorder, obj client.Object, changes []apply.Change, what string) {
 	var created, configured int
 	for _, c := range changes {
 		switch c.Action {
@@ -136,8 +137,8 @@ func (l *Lifecycle) report(ctx context.Context, obj client.Object, changes []app
 		return
 	}
 	log.FromContext(ctx).Info("applied objects", "created", created, "configured", configured, "total", len(changes))
-	if l.Recorder != nil {
-		l.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "Applied", "Apply",
+	if recorder != nil {
+		recorder.Eventf(obj, nil, corev1.EventTypeNormal, "Applied", "Apply",
 			"Applied %s: %d objects created, %d configured", what, created, configured)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/status"
 )
 
 // Labels and annotations Istio uses to select a revision.
@@ -162,4 +163,28 @@ func PruneAfter(rev *sailv1.IstioRevision, inactiveSince time.Time, grace time.D
 		since = inactiveSince
 	}
 	return since.Add(grace), true
+}
+
+// InUse condition reasons.
+const (
+	// ReasonReferencedByWorkloads: namespaces or pods select the revision or tag.
+	ReasonReferencedByWorkloads = "ReferencedByWorkloads"
+	// ReasonNotReferenced: nothing selects the revision or tag.
+	ReasonNotReferenced = "NotReferenced"
+)
+
+// SetInUse sets the InUse condition of a revision or tag (subject) from its usage, or Unknown when usage could not
+// be read (err), which keeps a revision from being pruned. inUseSuffix ends the message when it is in use.
+func SetInUse(conds *[]metav1.Condition, generation int64, usage Usage, err error, subject, inUseSuffix string) {
+	switch {
+	case err != nil:
+		status.Set(conds, generation, sailv1.ConditionInUse, metav1.ConditionUnknown, sailv1.ReasonUsageUnknown,
+			"Cannot tell whether workloads use this "+subject+": "+err.Error())
+	case usage.InUse():
+		status.Set(conds, generation, sailv1.ConditionInUse, metav1.ConditionTrue, ReasonReferencedByWorkloads,
+			usage.String()+inUseSuffix)
+	default:
+		status.Set(conds, generation, sailv1.ConditionInUse, metav1.ConditionFalse, ReasonNotReferenced,
+			"No namespace or pod uses this "+subject+".")
+	}
 }

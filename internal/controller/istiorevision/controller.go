@@ -36,6 +36,7 @@ import (
 	"github.com/sail-mesh/sail/internal/apply"
 	"github.com/sail-mesh/sail/internal/dependencies"
 	"github.com/sail-mesh/sail/internal/istiocrds"
+	"github.com/sail-mesh/sail/internal/lifecycle"
 	"github.com/sail-mesh/sail/internal/readiness"
 	"github.com/sail-mesh/sail/internal/render"
 	"github.com/sail-mesh/sail/internal/revision"
@@ -244,23 +245,7 @@ func (s *scope) fail(reason string, err error) {
 
 // report logs and records events for the objects that were created or changed.
 func (r *Reconciler) report(ctx context.Context, rev *sailv1.IstioRevision, changes []apply.Change) {
-	var created, configured int
-	for _, c := range changes {
-		switch c.Action {
-		case apply.Created:
-			created++
-		case apply.Configured:
-			configured++
-		}
-	}
-	if created+configured == 0 {
-		return
-	}
-	log.FromContext(ctx).Info("applied objects", "created", created, "configured", configured, "total", len(changes))
-	if r.Recorder != nil {
-		r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, "Applied", "Apply",
-			"Applied Istio %s: %d objects created, %d configured", rev.Spec.Version, created, configured)
-	}
+	lifecycle.Report(ctx, r.Recorder, rev, changes, "Istio "+rev.Spec.Version)
 }
 
 // updateStatus computes the conditions from what the phases observed and writes them when they changed.
@@ -316,26 +301,8 @@ func setInUse(ctx context.Context, reader client.Reader, rev *sailv1.IstioRevisi
 		// A revision is also in use through the tags that point at it.
 		usage, err = revision.Of(ctx, reader, append([]string{rev.Name}, tags...)...)
 	}
-	switch {
-	case err != nil:
-		status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionInUse, metav1.ConditionUnknown, sailv1.ReasonUsageUnknown,
-			"Cannot tell whether workloads use this revision: "+err.Error())
-	case usage.InUse():
-		status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionInUse, metav1.ConditionTrue, ReasonReferencedByWorkloads,
-			usage.String()+".")
-	default:
-		status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionInUse, metav1.ConditionFalse, ReasonNotReferenced,
-			"No namespace or pod uses this revision.")
-	}
+	revision.SetInUse(&rev.Status.Conditions, rev.Generation, usage, err, "revision", ".")
 }
-
-// InUse reasons.
-const (
-	// ReasonReferencedByWorkloads: namespaces or pods select the revision.
-	ReasonReferencedByWorkloads = "ReferencedByWorkloads"
-	// ReasonNotReferenced: nothing selects the revision.
-	ReasonNotReferenced = "NotReferenced"
-)
 
 func message(err error) string {
 	msg := err.Error()

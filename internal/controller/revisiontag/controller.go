@@ -55,14 +55,6 @@ const LabelTag = "istio.io/tag"
 // DefaultValidatorName is the base chart's default validating webhook, made by the tag named default.
 const DefaultValidatorName = "istiod-default-validator"
 
-// InUse reasons.
-const (
-	// ReasonReferencedByWorkloads: namespaces or pods select the tag.
-	ReasonReferencedByWorkloads = "ReferencedByWorkloads"
-	// ReasonNotReferenced: nothing selects the tag.
-	ReasonNotReferenced = "NotReferenced"
-)
-
 // Reconciler reconciles IstioRevisionTags.
 type Reconciler struct {
 	Client   client.Client
@@ -313,21 +305,11 @@ func (r *Reconciler) updateStatus(ctx context.Context, tag *sailv1.IstioRevision
 			out.Applied+" is applied.")
 	}
 	usage, err := revision.Of(ctx, r.Client, tag.Name)
-	switch {
-	case err != nil:
-		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionInUse, metav1.ConditionUnknown, sailv1.ReasonUsageUnknown,
-			"Cannot tell whether workloads use this tag: "+err.Error())
-	case usage.InUse():
-		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionInUse, metav1.ConditionTrue, ReasonReferencedByWorkloads,
-			usage.String()+" (through this tag).")
-	default:
-		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionInUse, metav1.ConditionFalse, ReasonNotReferenced,
-			"No namespace or pod uses this tag.")
-	}
+	revision.SetInUse(&tag.Status.Conditions, gen, usage, err, "tag", " (through this tag).")
 	tag.Status.State = State(tag.Status.Conditions)
 	tag.Status.ObservedGeneration = gen
 	if r.Recorder != nil && out.Err != nil {
-		if b := findCondition(before.Conditions, sailv1.ConditionReconciled); b == nil || b.Reason != out.Reason || b.Message != lifecycle.Message(out.Err) {
+		if b := meta.FindStatusCondition(before.Conditions, sailv1.ConditionReconciled); b == nil || b.Reason != out.Reason || b.Message != lifecycle.Message(out.Err) {
 			r.Recorder.Eventf(tag, nil, corev1.EventTypeWarning, out.Reason, "Reconcile", "%s", lifecycle.Message(out.Err))
 		}
 	}
@@ -335,15 +317,6 @@ func (r *Reconciler) updateStatus(ctx context.Context, tag *sailv1.IstioRevision
 		return nil
 	}
 	return status.Patch(ctx, r.Client, tag, tag.Status, "inventory", "istioRevision", "istiodNamespace")
-}
-
-func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
-	for i := range conds {
-		if conds[i].Type == t {
-			return &conds[i]
-		}
-	}
-	return nil
 }
 
 // SetupWithManager registers the controller and its watches: the tags, the objects they own, the Istios and
