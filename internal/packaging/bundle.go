@@ -27,6 +27,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sail-mesh/sail/internal/versions"
+
+	"github.com/sail-mesh/sail/internal/manifest"
 )
 
 // PackageName is the OLM package of the operator.
@@ -339,7 +341,7 @@ func GeneratedRules(root string) (cluster, namespaced []rbacv1.PolicyRule, err e
 	if err != nil {
 		return nil, nil, err
 	}
-	objs, err := ParseManifests(data)
+	objs, err := manifest.Parse(data)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config/rbac/role.yaml: %w", err)
 	}
@@ -483,7 +485,7 @@ func describeCRDs(root string, crds []*apiextensionsv1.CustomResourceDefinition)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		objs, err := ParseManifests(data)
+		objs, err := manifest.Parse(data)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("%s: %w", f, err)
 		}

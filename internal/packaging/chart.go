@@ -4,10 +4,7 @@
 package packaging
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 	"slices"
 	"sort"
@@ -19,7 +16,8 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/engine"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/sail-mesh/sail/internal/manifest"
 )
 
 // Release names a Helm release to render.
@@ -71,7 +69,7 @@ func Render(c *chartv2.Chart, rel Release) ([]*unstructured.Unstructured, error)
 	sort.Strings(names)
 	var objs []*unstructured.Unstructured
 	for _, name := range names {
-		parsed, err := ParseManifests([]byte(files[name]))
+		parsed, err := manifest.Parse([]byte(files[name]))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -79,29 +77,6 @@ func Render(c *chartv2.Chart, rel Release) ([]*unstructured.Unstructured, error)
 	}
 	SortForInstall(objs)
 	return objs, nil
-}
-
-// ParseManifests splits multi-document YAML into objects, skipping empty documents.
-func ParseManifests(data []byte) ([]*unstructured.Unstructured, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	var out []*unstructured.Unstructured
-	for {
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, err
-		}
-		if len(m) == 0 {
-			continue
-		}
-		u := &unstructured.Unstructured{Object: m}
-		if u.GetKind() == "" || u.GetAPIVersion() == "" {
-			return nil, fmt.Errorf("a document without apiVersion and kind")
-		}
-		out = append(out, u)
-	}
 }
 
 // installOrder is the order Helm installs kinds in (kinds not listed come last).

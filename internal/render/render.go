@@ -20,6 +20,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/engine"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/sail-mesh/sail/internal/apply"
 	"github.com/sail-mesh/sail/internal/manifest"
@@ -252,5 +253,5 @@ func copyMap(m map[string]any) map[string]any {
 	if m == nil {
 		return map[string]any{}
 	}
-	return runtimeDeepCopy(m)
+	return runtime.DeepCopyJSON(m) // Helm's coalescing modifies the values it is given
 }

@@ -4,7 +4,6 @@
 package framework
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -15,11 +14,11 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sail-mesh/sail/internal/localcluster"
+	"github.com/sail-mesh/sail/internal/manifest"
 	"github.com/sail-mesh/sail/internal/operator"
 	"github.com/sail-mesh/sail/internal/testenv"
 )
@@ -69,15 +68,11 @@ func (c *Cluster) ApplyFiles(ctx context.Context, dir string) error {
 		if err != nil {
 			return err
 		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			u := &unstructured.Unstructured{}
-			if err := dec.Decode(&u.Object); err != nil {
-				break
-			}
-			if len(u.Object) == 0 {
-				continue
-			}
+		objs, err := manifest.Parse(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		for _, u := range objs {
 			if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("sail-e2e"), client.ForceOwnership); err != nil {
 				return fmt.Errorf("%s: %w", f, err)
 			}
