@@ -98,7 +98,7 @@ func (l *Lifecycle) ApplyAndPrune(ctx context.Context, obj client.Object, inv *[
 	current := apply.Inventory(objs)
 	old := *inv
 	if len(apply.Diff(current, old)) > 0 {
-		if err := l.patchInventory(ctx, obj, inv, apply.Union(old, current)); err != nil {
+		if err := status.PatchInventory(ctx, l.Client, obj, inv, apply.Union(old, current)); err != nil {
 			return err
 		}
 	}
@@ -113,12 +113,6 @@ func (l *Lifecycle) ApplyAndPrune(ctx context.Context, obj client.Object, inv *[
 		return fmt.Errorf("pruning objects no longer rendered: %w", err)
 	}
 	return nil
-}
-
-func (l *Lifecycle) patchInventory(ctx context.Context, obj client.Object, inv *[]sailv1.InventoryEntry, entries []sailv1.InventoryEntry) error {
-	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
-	*inv = entries
-	return l.Client.Status().Patch(ctx, obj, patch)
 }
 
 // Report logs and records an event on obj for the objects that were created or changed; what names the applied
@@ -156,7 +150,7 @@ func (l *Lifecycle) Finalize(ctx context.Context, obj client.Object, inv *[]sail
 		}
 	}
 	if failed, err := l.Applier.Delete(ctx, entries); err != nil {
-		_ = l.patchInventory(ctx, obj, inv, failed)
+		_ = status.PatchInventory(ctx, l.Client, obj, inv, failed)
 		return err
 	}
 	log.FromContext(ctx).Info("deleted the applied objects", "count", len(entries))

@@ -100,3 +100,18 @@ func Patch(ctx context.Context, c client.Client, obj client.Object, status any, 
 	}
 	return c.Status().Patch(ctx, obj, client.RawPatch(types.MergePatchType, body))
 }
+
+// PatchInventory records an applied-objects inventory in the object's status.inventory right away (before the
+// objects are created, so a crash in between cannot leak them) and sets *inv. The API server's answer is not
+// decoded into obj, so status fields the caller has changed in memory and writes later are kept.
+func PatchInventory(ctx context.Context, c client.Client, obj client.Object, inv *[]sailv1.InventoryEntry, entries []sailv1.InventoryEntry) error {
+	body, err := json.Marshal(map[string]any{"status": map[string]any{"inventory": entries}})
+	if err != nil {
+		return err
+	}
+	if err := c.Status().Patch(ctx, obj.DeepCopyObject().(client.Object), client.RawPatch(types.MergePatchType, body)); err != nil {
+		return err
+	}
+	*inv = entries
+	return nil
+}

@@ -145,7 +145,7 @@ func (r *Reconciler) applyAndPrune(ctx context.Context, s *scope, objs []*unstru
 	old := s.rev.Status.Inventory
 	if len(apply.Diff(current, old)) > 0 {
 		// Record new objects before creating them, so a crash in between cannot leak them.
-		if err := r.patchInventory(ctx, s.rev, apply.Union(old, current)); err != nil {
+		if err := status.PatchInventory(ctx, r.Client, s.rev, &s.rev.Status.Inventory, apply.Union(old, current)); err != nil {
 			return err
 		}
 	}
@@ -229,12 +229,6 @@ func (r *Reconciler) render(rev *sailv1.IstioRevision) ([]*unstructured.Unstruct
 		}
 	}
 	return objs, nil
-}
-
-func (r *Reconciler) patchInventory(ctx context.Context, rev *sailv1.IstioRevision, inv []apply.Entry) error {
-	patch := client.MergeFrom(rev.DeepCopy())
-	rev.Status.Inventory = inv
-	return r.Client.Status().Patch(ctx, rev, patch)
 }
 
 func (s *scope) fail(reason string, err error) {
@@ -325,7 +319,7 @@ func (r *Reconciler) finalize(ctx context.Context, rev *sailv1.IstioRevision) er
 		}
 	}
 	if failed, err := r.Applier.Delete(ctx, entries); err != nil {
-		_ = r.patchInventory(ctx, rev, failed)
+		_ = status.PatchInventory(ctx, r.Client, rev, &rev.Status.Inventory, failed)
 		return err
 	}
 	log.FromContext(ctx).Info("deleted the revision's objects", "count", len(entries))
