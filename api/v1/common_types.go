@@ -10,6 +10,9 @@ const (
 	ConditionDependenciesHealthy = "DependenciesHealthy"
 	// ConditionInUse tells whether any workload, namespace or revision tag uses a revision.
 	ConditionInUse = "InUse"
+	// ConditionWorkloadsMigrated tells whether every workload that can move has moved to the Istio's active
+	// revision (only with spec.updateStrategy.updateWorkloads).
+	ConditionWorkloadsMigrated = "WorkloadsMigrated"
 )
 
 // Condition reasons shared by Sail's kinds.

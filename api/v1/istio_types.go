@@ -15,6 +15,20 @@ const (
 	UpdateStrategyRevisionBased = "RevisionBased"
 )
 
+// Reasons of the Istio's WorkloadsMigrated condition.
+const (
+	// ReasonWaitingForRevision: the active revision is not Ready yet, so no workload is moved.
+	ReasonWaitingForRevision = "WaitingForRevision"
+	// ReasonMigrationInProgress: workloads are being restarted onto the active revision in batches.
+	ReasonMigrationInProgress = "MigrationInProgress"
+	// ReasonBatchTimedOut: a batch did not finish rolling out in time; no further batch starts until it does.
+	ReasonBatchTimedOut = "BatchTimedOut"
+	// ReasonMigrationError: reading or restarting workloads failed; the message says why.
+	ReasonMigrationError = "MigrationError"
+	// ReasonWorkloadsMigrated: no workload that Sail may restart runs an older revision.
+	ReasonWorkloadsMigrated = "WorkloadsMigrated"
+)
+
 // IstioSpec is the desired state of an Istio control plane.
 // +kubebuilder:validation:XValidation:rule="!has(self.values) || !has(self.values.global) || !has(self.values.global.istioNamespace) || self.values.global.istioNamespace == self.namespace",message="spec.values.global.istioNamespace must be empty or equal to spec.namespace"
 type IstioSpec struct {
@@ -68,10 +82,39 @@ type IstioUpdateStrategy struct {
 	// +optional
 	InactiveRevisionDeletionGracePeriodSeconds *int64 `json:"inactiveRevisionDeletionGracePeriodSeconds,omitempty"`
 
-	// UpdateWorkloads, when true, moves workloads to the new revision once it is ready (RevisionBased only):
-	// namespaces are relabelled and the workloads restarted in batches.
+	// UpdateWorkloads, when true, moves workloads to the new revision once it is Ready (RevisionBased only):
+	// namespaces labelled istio.io/rev=<old revision> are relabelled, then the Deployments, StatefulSets and
+	// DaemonSets whose pods still run an old revision of this Istio are restarted in batches.
 	// +optional
 	UpdateWorkloads bool `json:"updateWorkloads,omitempty"`
+
+	// WorkloadMigration tunes how workloads are moved when updateWorkloads is true.
+	// +kubebuilder:default={}
+	// +optional
+	WorkloadMigration *WorkloadMigrationConfig `json:"workloadMigration,omitempty"`
+}
+
+// WorkloadMigrationConfig tunes the batched restarts of workloads onto a new revision.
+type WorkloadMigrationConfig struct {
+	// BatchSize is how many workloads are restarted at once.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	BatchSize *int32 `json:"batchSize,omitempty"`
+
+	// DelayBetweenBatchesSeconds is the pause between a batch having rolled out and the next batch starting.
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	DelayBetweenBatchesSeconds *int32 `json:"delayBetweenBatchesSeconds,omitempty"`
+
+	// BatchTimeoutSeconds is how long a batch may take to roll out. When it passes, migration stops (no further
+	// batch starts) and the Istio's WorkloadsMigrated condition names the workloads that are not ready; it goes on
+	// by itself once they are.
+	// +kubebuilder:default=600
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	BatchTimeoutSeconds *int32 `json:"batchTimeoutSeconds,omitempty"`
 }
 
 // IstioStatus is the observed state of an Istio.
@@ -80,7 +123,7 @@ type IstioStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Reconciled, Ready and DependenciesHealthy.
+	// Conditions: Reconciled, Ready, DependenciesHealthy and, with updateWorkloads, WorkloadsMigrated.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -101,7 +144,53 @@ type IstioStatus struct {
 	// Revisions counts the Istio's revisions.
 	// +optional
 	Revisions RevisionSummary `json:"revisions,omitempty"`
+
+	// WorkloadMigration reports the move of workloads to the active revision (updateStrategy.updateWorkloads).
+	// +optional
+	WorkloadMigration *WorkloadMigrationStatus `json:"workloadMigration,omitempty"`
 }
+
+// WorkloadMigrationStatus reports the progress of moving workloads onto the active revision.
+type WorkloadMigrationStatus struct {
+	// TargetRevision is the revision workloads are moved to.
+	// +optional
+	TargetRevision string `json:"targetRevision,omitempty"`
+	// Migrated counts the workloads restarted onto the target revision whose rollout finished.
+	// +optional
+	Migrated int32 `json:"migrated"`
+	// Remaining counts the workloads that still run an older revision of this Istio and will be restarted,
+	// including the current batch.
+	// +optional
+	Remaining int32 `json:"remaining"`
+	// Skipped counts the workloads (or bare pods) on an older revision that Sail leaves alone: injection disabled,
+	// namespace opted out, pinned to the old revision by their own istio.io/rev label or by a tag, or pods not
+	// owned by a Deployment, StatefulSet or DaemonSet. The WorkloadsMigrated condition names a few of them.
+	// +optional
+	Skipped int32 `json:"skipped"`
+	// Batch lists the workloads of the batch being rolled out.
+	// +listType=atomic
+	// +optional
+	Batch []WorkloadReference `json:"batch,omitempty"`
+	// BatchStartTime is when the current batch was restarted.
+	// +optional
+	BatchStartTime *metav1.Time `json:"batchStartTime,omitempty"`
+	// LastBatchCompletionTime is when the last batch finished rolling out.
+	// +optional
+	LastBatchCompletionTime *metav1.Time `json:"lastBatchCompletionTime,omitempty"`
+}
+
+// WorkloadReference names a Deployment, StatefulSet or DaemonSet.
+type WorkloadReference struct {
+	// Kind is Deployment, StatefulSet or DaemonSet.
+	Kind string `json:"kind"`
+	// Namespace of the workload.
+	Namespace string `json:"namespace"`
+	// Name of the workload.
+	Name string `json:"name"`
+}
+
+// String returns Kind namespace/name.
+func (w WorkloadReference) String() string { return w.Kind + " " + w.Namespace + "/" + w.Name }
 
 // RevisionSummary counts an Istio's IstioRevisions.
 type RevisionSummary struct {

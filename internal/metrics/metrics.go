@@ -1,6 +1,6 @@
 // Package metrics exposes Sail's own Prometheus metrics next to controller-runtime's (which already count
-// reconciles by controller and result as controller_runtime_reconcile_total): render and apply work, and
-// revisions by state. Values are read from the components' counters when Prometheus scrapes.
+// reconciles by controller and result as controller_runtime_reconcile_total): render and apply work, revisions
+// by state, and workload migration. Values are read from the components' counters when Prometheus scrapes.
 package metrics
 
 import (
@@ -13,6 +13,7 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/apply"
+	"github.com/sail-mesh/sail/internal/migration"
 	"github.com/sail-mesh/sail/internal/render"
 )
 
@@ -27,6 +28,12 @@ var (
 	revisionsDesc = prometheus.NewDesc("sail_istio_revisions",
 		"IstioRevisions by state (Healthy, NotReady, ReconcileError, Pending) and whether they are in use.",
 		[]string{"state", "in_use"}, nil)
+	restartsDesc = prometheus.NewDesc("sail_workload_restarts_total",
+		"Deployments, StatefulSets and DaemonSets the operator restarted to move them to a new revision "+
+			"(spec.updateStrategy.updateWorkloads).", nil, nil)
+	migrationDesc = prometheus.NewDesc("sail_workload_migration_workloads",
+		"Workloads of each Istio's current migration to its active revision, by state (migrated, remaining, skipped).",
+		[]string{"istio", "state"}, nil)
 )
 
 // Collector reports Sail's metrics.
@@ -34,12 +41,13 @@ type Collector struct {
 	renderer *render.Renderer
 	applier  *apply.Manager
 	reader   client.Reader
+	migrator *migration.Migrator
 }
 
 // Register adds Sail's metrics to controller-runtime's registry, served on the operator's metrics endpoint. In a
 // process that runs several operators (tests) the first one registered is reported.
-func Register(renderer *render.Renderer, applier *apply.Manager, reader client.Reader) error {
-	err := crmetrics.Registry.Register(&Collector{renderer: renderer, applier: applier, reader: reader})
+func Register(renderer *render.Renderer, applier *apply.Manager, reader client.Reader, migrator *migration.Migrator) error {
+	err := crmetrics.Registry.Register(&Collector{renderer: renderer, applier: applier, reader: reader, migrator: migrator})
 	if are := (prometheus.AlreadyRegisteredError{}); errors.As(err, &are) {
 		return nil
 	}
@@ -52,6 +60,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- renderHitsDesc
 	ch <- applyDesc
 	ch <- revisionsDesc
+	ch <- restartsDesc
+	ch <- migrationDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -65,6 +75,21 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(applyDesc, prometheus.CounterValue, float64(as.Skipped), "skipped")
 	for key, n := range c.revisionStates() {
 		ch <- prometheus.MustNewConstMetric(revisionsDesc, prometheus.GaugeValue, float64(n), key[0], key[1])
+	}
+	if c.migrator != nil {
+		ch <- prometheus.MustNewConstMetric(restartsDesc, prometheus.CounterValue, float64(c.migrator.Restarts()))
+	}
+	istios := &sailv1.IstioList{}
+	if err := c.reader.List(context.Background(), istios); err == nil {
+		for _, istio := range istios.Items {
+			wm := istio.Status.WorkloadMigration
+			if wm == nil {
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(migrationDesc, prometheus.GaugeValue, float64(wm.Migrated), istio.Name, "migrated")
+			ch <- prometheus.MustNewConstMetric(migrationDesc, prometheus.GaugeValue, float64(wm.Remaining), istio.Name, "remaining")
+			ch <- prometheus.MustNewConstMetric(migrationDesc, prometheus.GaugeValue, float64(wm.Skipped), istio.Name, "skipped")
+		}
 	}
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/sail-mesh/sail/internal/controller/ztunnel"
 	"github.com/sail-mesh/sail/internal/istiocrds"
 	"github.com/sail-mesh/sail/internal/metrics"
+	"github.com/sail-mesh/sail/internal/migration"
 	"github.com/sail-mesh/sail/internal/render"
 	"github.com/sail-mesh/sail/internal/revision"
 	"github.com/sail-mesh/sail/internal/values"
@@ -143,16 +144,17 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 		return nil, err
 	}
 	applier := apply.NewManager(mgr.GetClient(), mgr.GetClient(), scheme, FieldManager)
-	if err := metrics.Register(renderer, applier, mgr.GetClient()); err != nil {
+	recorder := mgr.GetEventRecorder("sail-operator")
+	migrator := &migration.Migrator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}
+	if err := metrics.Register(renderer, applier, mgr.GetClient(), migrator); err != nil {
 		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
 	var crds *istiocrds.Installer
 	if o.ManageIstioCRDs {
 		crds = istiocrds.NewInstaller(applier, mgr.GetClient())
 	}
-	recorder := mgr.GetEventRecorder("sail-operator")
 	istioRec := &istioctrl.Reconciler{Client: mgr.GetClient(), Versions: versions.Default(), Platform: platform,
-		Recorder: recorder}
+		Recorder: recorder, Migrator: migrator}
 	if err := istioRec.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
 		return nil, fmt.Errorf("setting up the Istio controller: %w", err)
 	}

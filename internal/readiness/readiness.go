@@ -40,13 +40,22 @@ func Check(ctx context.Context, reader client.Reader, scheme *runtime.Scheme, ob
 		}
 		u := &unstructured.Unstructured{Object: content}
 		u.SetGroupVersionKind(want.GroupVersionKind())
-		res, err := kstatus.Compute(u)
-		if err != nil {
-			return false, "", err
+		if ready, msg, err := Current(u); err != nil || !ready {
+			return false, msg, err
 		}
-		if res.Status != kstatus.CurrentStatus {
-			return false, fmt.Sprintf("%s %s/%s is not ready: %s", want.GetKind(), want.GetNamespace(), want.GetName(), res.Message), nil
-		}
+	}
+	return true, "", nil
+}
+
+// Current tells whether one object read from the API server is Current per kstatus (for a workload: its latest
+// spec rolled out and available); otherwise a message naming it and saying why not.
+func Current(u *unstructured.Unstructured) (bool, string, error) {
+	res, err := kstatus.Compute(u)
+	if err != nil {
+		return false, "", err
+	}
+	if res.Status != kstatus.CurrentStatus {
+		return false, fmt.Sprintf("%s %s/%s is not ready: %s", u.GetKind(), u.GetNamespace(), u.GetName(), res.Message), nil
 	}
 	return true, "", nil
 }

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/migration"
 	"github.com/sail-mesh/sail/internal/revision"
 	"github.com/sail-mesh/sail/internal/status"
 	"github.com/sail-mesh/sail/internal/values"
@@ -44,6 +45,9 @@ type Reconciler struct {
 	Versions *versions.List
 	Platform values.Platform
 	Recorder events.EventRecorder
+	// Migrator moves workloads to the active revision when spec.updateStrategy.updateWorkloads is true; nil
+	// turns that off.
+	Migrator *migration.Migrator
 }
 
 // Reconcile moves one Istio towards its spec.
@@ -82,11 +86,32 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 		result, pruneErr = r.pruneInactive(ctx, istio, revs, active)
 		err = errors.Join(err, pruneErr)
 	}
+	if err == nil && r.Migrator != nil {
+		wait, migrateErr := r.migrate(ctx, istio, revs, active)
+		err = migrateErr
+		if wait > 0 && (result.RequeueAfter == 0 || wait < result.RequeueAfter) {
+			result.RequeueAfter = wait
+		}
+	}
 	r.setStatus(istio, revs, active, reason, err)
 	if statusErr := r.patchStatus(ctx, istio, before); statusErr != nil {
 		err = errors.Join(err, statusErr)
 	}
 	return result, err
+}
+
+// migrate moves workloads from the Istio's other revisions to the active one, a batch per step.
+func (r *Reconciler) migrate(ctx context.Context, istio *sailv1.Istio, revs []sailv1.IstioRevision, active string) (time.Duration, error) {
+	var activeRev *sailv1.IstioRevision
+	var old []string
+	for i := range revs {
+		if revs[i].Name == active {
+			activeRev = &revs[i]
+		} else {
+			old = append(old, revs[i].Name)
+		}
+	}
+	return r.Migrator.Step(ctx, istio, activeRev, old, time.Now())
 }
 
 // RevisionName returns the name of the IstioRevision that serves an Istio at a concrete version: the Istio's own
@@ -351,7 +376,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, istio *sailv1.Istio, befor
 	if equality.Semantic.DeepEqual(before, &istio.Status) {
 		return nil
 	}
-	return status.Patch(ctx, r.Client, istio, istio.Status, "activeRevisionName", "version")
+	return status.Patch(ctx, r.Client, istio, istio.Status, "activeRevisionName", "version", "workloadMigration")
 }
 
 // finalize deletes the Istio's revisions and waits until they are gone (each cleans up its own objects).
