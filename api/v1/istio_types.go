@@ -151,10 +151,13 @@ type IstioStatus struct {
 }
 
 // WorkloadMigrationStatus reports the progress of moving workloads onto the active revision.
+//
+// Its fields are not omitempty on purpose: the Istio's status is written as a JSON merge patch, in which a field
+// that was emptied must be sent as null to be removed.
 type WorkloadMigrationStatus struct {
 	// TargetRevision is the revision workloads are moved to.
 	// +optional
-	TargetRevision string `json:"targetRevision,omitempty"`
+	TargetRevision string `json:"targetRevision"`
 	// Migrated counts the workloads restarted onto the target revision whose rollout finished.
 	// +optional
 	Migrated int32 `json:"migrated"`
@@ -170,13 +173,13 @@ type WorkloadMigrationStatus struct {
 	// Batch lists the workloads of the batch being rolled out.
 	// +listType=atomic
 	// +optional
-	Batch []WorkloadReference `json:"batch,omitempty"`
+	Batch []WorkloadReference `json:"batch"`
 	// BatchStartTime is when the current batch was restarted.
 	// +optional
-	BatchStartTime *metav1.Time `json:"batchStartTime,omitempty"`
+	BatchStartTime *metav1.Time `json:"batchStartTime"`
 	// LastBatchCompletionTime is when the last batch finished rolling out.
 	// +optional
-	LastBatchCompletionTime *metav1.Time `json:"lastBatchCompletionTime,omitempty"`
+	LastBatchCompletionTime *metav1.Time `json:"lastBatchCompletionTime"`
 }
 
 // WorkloadReference names a Deployment, StatefulSet or DaemonSet.

@@ -1,0 +1,257 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/migration"
+	"github.com/sail-mesh/sail/test/framework"
+)
+
+// createDeployments creates n one-replica Deployments named app-<i> in ns.
+func createDeployments(ctx context.Context, g Gomega, c client.Client, ns string, n int) {
+	for i := range n {
+		labels := map[string]string{"app": fmt.Sprintf("app-%d", i)}
+		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%d", i)},
+			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}}}}}
+		g.Expect(c.Create(ctx, d)).To(Succeed())
+	}
+}
+
+// podRevisions counts the running (not terminating) pods of the namespaces by the revision that injected them.
+func podRevisions(ctx context.Context, c client.Client, namespaces ...string) map[string]int {
+	out := map[string]int{}
+	for _, ns := range namespaces {
+		pods := &corev1.PodList{}
+		if err := c.List(ctx, pods, client.InNamespace(ns)); err != nil {
+			out["error: "+err.Error()]++
+			continue
+		}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp.IsZero() {
+				out[p.Annotations["istio.io/rev"]]++
+			}
+		}
+	}
+	return out
+}
+
+func migrationCondition(ctx context.Context, c client.Client, name string) func() string {
+	return func() string {
+		istio := &sailv1.Istio{}
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, istio); err != nil {
+			return err.Error()
+		}
+		cond := meta.FindStatusCondition(istio.Status.Conditions, sailv1.ConditionWorkloadsMigrated)
+		if cond == nil {
+			return "<none>"
+		}
+		return string(cond.Status) + " " + cond.Reason + ": " + cond.Message
+	}
+}
+
+func namespaceRev(ctx context.Context, c client.Client, name string) func() string {
+	return func() string {
+		ns := &corev1.Namespace{}
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+			return err.Error()
+		}
+		return ns.Labels["istio.io/rev"]
+	}
+}
+
+func setIstio(ctx context.Context, g Gomega, c client.Client, name string, change func(*sailv1.Istio)) {
+	istio := &sailv1.Istio{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: name}, istio)).To(Succeed())
+	patch := client.MergeFrom(istio.DeepCopy())
+	change(istio)
+	g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
+}
+
+// TestIstio_UpdateWorkloadsMovesDeploymentsInBatches upgrades a RevisionBased Istio with updateWorkloads while 20
+// Deployments in 4 namespaces (and one opted-out namespace) run on the old revision: the namespaces are relabelled,
+// the Deployments restarted in batches of at most the batch size onto the new revision, progress shows in status,
+// the opted-out namespace is left alone, and the old revision is pruned once that namespace is gone.
+func TestIstio_UpdateWorkloadsMovesDeploymentsInBatches(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	c := cluster.Client
+	injector, err := framework.StartInjector(ctx, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer injector.Stop()
+	op, err := cluster.StartOperator(t.TempDir(), "operator")
+	g.Expect(err).NotTo(HaveOccurred())
+	defer op.Stop()
+	defer op.DumpLogOnFailure(t)
+
+	const (
+		name      = "migrate"
+		oldRev    = "migrate-v1-30-0"
+		newRev    = "migrate-v1-31-0"
+		batchSize = 6
+	)
+	apps := []string{"mig-a", "mig-b", "mig-c", "mig-d"}
+	optOut := "mig-optout"
+	g.Expect(client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-migrate"}}))).To(Succeed())
+	grace := int64(2)
+	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: sailv1.IstioSpec{
+		Version: "v1.30-latest", Namespace: "istio-migrate",
+		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased,
+			InactiveRevisionDeletionGracePeriodSeconds: &grace, UpdateWorkloads: true,
+			WorkloadMigration: &sailv1.WorkloadMigrationConfig{BatchSize: ptr.To[int32](batchSize),
+				DelayBetweenBatchesSeconds: ptr.To[int32](1), BatchTimeoutSeconds: ptr.To[int32](120)}},
+		Values: &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
+	}}
+	g.Expect(c.Create(ctx, istio)).To(Succeed())
+	defer func() { _ = c.Delete(ctx, istio) }()
+	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
+	g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(HavePrefix("True WorkloadsMigrated: No older revision"))
+
+	for _, ns := range append(apps, optOut) {
+		labels := map[string]string{"istio.io/rev": oldRev}
+		if ns == optOut {
+			labels[migration.LabelOptOut] = "disabled"
+		}
+		g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: labels}})).To(Succeed())
+		defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}) }()
+	}
+	for _, ns := range apps {
+		createDeployments(ctx, g, c, ns, 5)
+	}
+	createDeployments(ctx, g, c, optOut, 1)
+	g.Eventually(func() map[string]int { return podRevisions(ctx, c, append(apps, optOut)...) }, waitFor).
+		Should(Equal(map[string]int{oldRev: 21}), "every pod is injected by the old revision")
+
+	// Upgrade, and watch the batches go by.
+	setIstio(ctx, g, c, name, func(i *sailv1.Istio) { i.Spec.Version = "v1.31-latest" })
+	batches := map[string]bool{}
+	maxBatch := 0
+	var progress []string
+	g.Eventually(func() string {
+		cur := &sailv1.Istio{}
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, cur); err != nil {
+			return err.Error()
+		}
+		if wm := cur.Status.WorkloadMigration; wm != nil && len(wm.Batch) > 0 {
+			var names []string
+			for _, w := range wm.Batch {
+				names = append(names, w.String())
+			}
+			sort.Strings(names)
+			batches[strings.Join(names, ",")] = true
+			maxBatch = max(maxBatch, len(wm.Batch))
+			progress = append(progress, fmt.Sprintf("%d/%d", wm.Migrated, wm.Remaining))
+		}
+		return migrationCondition(ctx, c, name)()
+	}, 3*waitFor, 100*time.Millisecond).Should(HavePrefix("True WorkloadsMigrated: Every workload that can move runs revision " + newRev))
+
+	t.Run("every Deployment moved, in batches", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Eventually(func() map[string]int { return podRevisions(ctx, c, apps...) }, waitFor).Should(Equal(map[string]int{newRev: 20}))
+		g.Expect(maxBatch).To(Equal(batchSize), "batches are at most %d workloads", batchSize)
+		g.Expect(len(batches)).To(BeNumerically(">=", 4), "20 workloads in batches of %d: %v", batchSize, batches)
+		for _, ns := range apps {
+			g.Expect(namespaceRev(ctx, c, ns)()).To(Equal(newRev))
+		}
+		cur := &sailv1.Istio{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: name}, cur)).To(Succeed())
+		wm := cur.Status.WorkloadMigration
+		g.Expect(wm).NotTo(BeNil())
+		g.Expect(wm.TargetRevision).To(Equal(newRev))
+		g.Expect(wm.Migrated).To(Equal(int32(20)))
+		g.Expect(wm.Remaining).To(Equal(int32(0)))
+		g.Expect(wm.Skipped).To(Equal(int32(1)))
+		g.Expect(wm.Batch).To(BeEmpty())
+		g.Expect(progress).NotTo(BeEmpty())
+		t.Logf("batches: %d, progress (migrated/remaining): %v", len(batches), progress)
+	})
+
+	t.Run("the opted-out namespace is left alone and keeps the old revision", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Expect(namespaceRev(ctx, c, optOut)()).To(Equal(oldRev))
+		g.Expect(podRevisions(ctx, c, optOut)).To(Equal(map[string]int{oldRev: 1}))
+		d := &appsv1.Deployment{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: optOut, Name: "app-0"}, d)).To(Succeed())
+		g.Expect(d.Spec.Template.Annotations).NotTo(HaveKey(migration.AnnotationMigratedTo))
+		g.Expect(migrationCondition(ctx, c, name)()).To(ContainSubstring("Deployment mig-optout/app-0: its namespace opted out"))
+		g.Consistently(revisionExists(ctx, c, oldRev), time.Duration(grace+2)*time.Second).Should(BeTrue())
+	})
+
+	t.Run("the old revision is pruned once nothing uses it", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Expect(c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: optOut}})).To(Succeed())
+		g.Eventually(revisionExists(ctx, c, oldRev), waitFor, 250*time.Millisecond).Should(BeFalse())
+		g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(HavePrefix("True WorkloadsMigrated: No older revision"))
+	})
+}
+
+// TestIstio_UpdateWorkloadsWaitsForTheNewRevision upgrades to a revision that never becomes Ready (its istiod cannot
+// be scheduled): nothing is relabelled or restarted and the old revision stays; once the new revision is fixed and
+// Ready, the workloads move.
+func TestIstio_UpdateWorkloadsWaitsForTheNewRevision(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	c := cluster.Client
+	injector, err := framework.StartInjector(ctx, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer injector.Stop()
+	op, err := cluster.StartOperator(t.TempDir(), "operator")
+	g.Expect(err).NotTo(HaveOccurred())
+	defer op.Stop()
+	defer op.DumpLogOnFailure(t)
+
+	const (
+		name   = "stuck"
+		oldRev = "stuck-v1-30-0"
+		newRev = "stuck-v1-31-0"
+		app    = "stuck-app"
+	)
+	g.Expect(client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-stuck"}}))).To(Succeed())
+	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: sailv1.IstioSpec{
+		Version: "v1.30-latest", Namespace: "istio-stuck",
+		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased, UpdateWorkloads: true},
+		Values:         &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
+	}}
+	g.Expect(c.Create(ctx, istio)).To(Succeed())
+	defer func() { _ = c.Delete(ctx, istio) }()
+	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
+	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app, Labels: map[string]string{"istio.io/rev": oldRev}}})).To(Succeed())
+	defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app}}) }()
+	createDeployments(ctx, g, c, app, 2)
+	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: 2}))
+
+	// The new revision's istiod asks for a node that does not exist.
+	setIstio(ctx, g, c, name, func(i *sailv1.Istio) {
+		i.Spec.Version = "v1.31-latest"
+		i.Spec.Values.Pilot = &sailv1.PilotConfig{NodeSelector: rawJSON(map[string]string{"sail-e2e/no-such-node": "true"})}
+	})
+	g.Eventually(revisionExists(ctx, c, newRev), waitFor).Should(BeTrue())
+	g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(HavePrefix("False WaitingForRevision"))
+	g.Consistently(func() string {
+		return namespaceRev(ctx, c, app)() + fmt.Sprint(podRevisions(ctx, c, app))
+	}, 8*time.Second, 500*time.Millisecond).Should(Equal(oldRev + fmt.Sprint(map[string]int{oldRev: 2})))
+	d := &appsv1.Deployment{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: app, Name: "app-0"}, d)).To(Succeed())
+	g.Expect(d.Spec.Template.Annotations).NotTo(HaveKey(migration.AnnotationMigratedTo))
+	g.Expect(revisionExists(ctx, c, oldRev)()).To(BeTrue())
+
+	setIstio(ctx, g, c, name, func(i *sailv1.Istio) { i.Spec.Values.Pilot = nil })
+	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, 2*waitFor).Should(Equal(map[string]int{newRev: 2}))
+	g.Eventually(namespaceRev(ctx, c, app), waitFor).Should(Equal(newRev))
+	g.Eventually(revisionExists(ctx, c, oldRev), 2*waitFor, 250*time.Millisecond).Should(BeFalse())
+}
