@@ -21,14 +21,17 @@ import (
 	"github.com/sail-mesh/sail/test/framework"
 )
 
-// createDeployments creates n one-replica Deployments named app-<i> in ns.
-func createDeployments(ctx context.Context, g Gomega, c client.Client, ns string, n int) {
+// createDeployments creates n one-replica Deployments named app-<i> in ns, changed by mutate when given.
+func createDeployments(ctx context.Context, g Gomega, c client.Client, ns string, n int, mutate ...func(*appsv1.Deployment)) {
 	for i := range n {
 		labels := map[string]string{"app": fmt.Sprintf("app-%d", i)}
 		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%d", i)},
 			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
 				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
 					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}}}}}
+		for _, m := range mutate {
+			m(d)
+		}
 		g.Expect(c.Create(ctx, d)).To(Succeed())
 	}
 }
@@ -254,4 +257,60 @@ func TestIstio_UpdateWorkloadsWaitsForTheNewRevision(t *testing.T) {
 	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, 2*waitFor).Should(Equal(map[string]int{newRev: 2}))
 	g.Eventually(namespaceRev(ctx, c, app), waitFor).Should(Equal(newRev))
 	g.Eventually(revisionExists(ctx, c, oldRev), 2*waitFor, 250*time.Millisecond).Should(BeFalse())
+}
+
+// TestIstio_UpdateWorkloadsStopsOnABatchTimeout restarts a Deployment whose pods cannot be scheduled: the batch
+// times out, the condition names the Deployment, no further batch starts, and migration goes on once it is fixed.
+func TestIstio_UpdateWorkloadsStopsOnABatchTimeout(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	c := cluster.Client
+	injector, err := framework.StartInjector(ctx, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer injector.Stop()
+	op, err := cluster.StartOperator(t.TempDir(), "operator")
+	g.Expect(err).NotTo(HaveOccurred())
+	defer op.Stop()
+	defer op.DumpLogOnFailure(t)
+
+	const (
+		name   = "slow"
+		oldRev = "slow-v1-30-0"
+		newRev = "slow-v1-31-0"
+		app    = "slow-app"
+	)
+	g.Expect(client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-slow"}}))).To(Succeed())
+	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: sailv1.IstioSpec{
+		Version: "v1.30-latest", Namespace: "istio-slow",
+		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased, UpdateWorkloads: true,
+			WorkloadMigration: &sailv1.WorkloadMigrationConfig{BatchSize: ptr.To[int32](1), BatchTimeoutSeconds: ptr.To[int32](3),
+				DelayBetweenBatchesSeconds: ptr.To[int32](0)}},
+		Values: &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
+	}}
+	g.Expect(c.Create(ctx, istio)).To(Succeed())
+	defer func() { _ = c.Delete(ctx, istio) }()
+	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
+	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app, Labels: map[string]string{"istio.io/rev": oldRev}}})).To(Succeed())
+	defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app}}) }()
+	// app-0 (first in the batch order) asks for a node that does not exist: its pods stay Pending, injected.
+	createDeployments(ctx, g, c, app, 3, func(d *appsv1.Deployment) {
+		if d.Name == "app-0" {
+			d.Spec.Template.Spec.NodeSelector = map[string]string{"sail-e2e/no-such-node": "true"}
+		}
+	})
+	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: 3}))
+
+	setIstio(ctx, g, c, name, func(i *sailv1.Istio) { i.Spec.Version = "v1.31-latest" })
+	g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(And(
+		HavePrefix("False BatchTimedOut"), ContainSubstring("Deployment "+app+"/app-0 is not ready")))
+	g.Consistently(func() map[string]int { return podRevisions(ctx, c, app) }, 4*time.Second).Should(
+		Equal(map[string]int{oldRev: 3, newRev: 1}), "only app-0's new pod (Pending): no further batch starts while one is stuck")
+
+	d := &appsv1.Deployment{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: app, Name: "app-0"}, d)).To(Succeed())
+	patch := client.MergeFrom(d.DeepCopy())
+	d.Spec.Template.Spec.NodeSelector = nil
+	g.Expect(c.Patch(ctx, d, patch)).To(Succeed())
+	g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(HavePrefix("True WorkloadsMigrated"))
+	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{newRev: 3}))
 }
