@@ -5,6 +5,7 @@ package values
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"sigs.k8s.io/yaml"
 
@@ -95,7 +96,15 @@ func ForRevision(in Input) (*sailv1.Values, error) {
 	return FromMap(merged)
 }
 
+// profileLayers caches parsed profile files by version and file name. Layers are shared and must not be
+// modified; Merge never modifies its arguments.
+var profileLayers sync.Map
+
 func profileLayer(version, name string) (Map, error) {
+	key := version + "/" + name
+	if m, ok := profileLayers.Load(key); ok {
+		return m.(Map), nil
+	}
 	data, ok, err := versions.ProfileFile(version, name)
 	if err != nil {
 		return nil, err
@@ -107,6 +116,7 @@ func profileLayer(version, name string) (Map, error) {
 	if err := yaml.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("profile %s of Istio %s: %w", name, version, err)
 	}
+	profileLayers.Store(key, m)
 	return m, nil
 }
 

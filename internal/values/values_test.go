@@ -79,6 +79,11 @@ func TestForRevision(t *testing.T) {
 			User: &sailv1.Values{Global: &sailv1.GlobalConfig{Variant: "debug"}}})
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(out.Global.Variant).To(Equal("debug"))
+
+		// Profiles are parsed once and cached: a user's value must not leak into the next revision's values.
+		out, err = ForRevision(Input{Version: v, Profile: "ambient", Revision: "default", Namespace: "istio-system"})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(out.Global.Variant).To(Equal("distroless"))
 	})
 	t.Run("OpenShift gets its platform profile by default", func(t *testing.T) {
 		g := NewWithT(t)
