@@ -16,17 +16,14 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -62,17 +59,16 @@ type Reconciler struct {
 	CRDs     *istiocrds.Installer
 	Recorder events.EventRecorder
 
-	// prepared caches desired objects by revision name.
-	prepared sync.Map
+	lcOnce sync.Once
+	lc     *lifecycle.Lifecycle
 }
 
-// scope carries one reconcile's state between its phases.
-type scope struct {
-	rev     *sailv1.IstioRevision
-	objects []*unstructured.Unstructured
-	// conditions are set by the phases; the deferred status update writes them.
-	reconciledErr error
-	reason        string
+// lifecycle returns the shared apply/prune/finalize steps, set up on first use.
+func (r *Reconciler) lifecycle() *lifecycle.Lifecycle {
+	r.lcOnce.Do(func() {
+		r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
+	})
+	return r.lc
 }
 
 // Reconcile moves one IstioRevision towards its spec.
@@ -81,87 +77,64 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	if err := r.Client.Get(ctx, req.NamespacedName, rev); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	lc := r.lifecycle()
 	if !rev.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, rev)
+		return ctrl.Result{}, lc.Finalize(ctx, rev, &rev.Status.Inventory, rev.Spec.Namespace,
+			func() ([]*unstructured.Unstructured, error) { return r.render(rev) })
 	}
-	if !controllerutil.ContainsFinalizer(rev, Finalizer) {
-		patch := client.MergeFromWithOptions(rev.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		controllerutil.AddFinalizer(rev, Finalizer)
-		if err := r.Client.Patch(ctx, rev, patch); err != nil {
-			return ctrl.Result{}, err
-		}
+	if err := lc.EnsureFinalizer(ctx, rev); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	log.FromContext(ctx).V(1).Info("reconciling")
-	s := &scope{rev: rev}
 	before := rev.Status.DeepCopy()
-	err := r.reconcile(ctx, s)
-	if statusErr := r.updateStatus(ctx, s, before); statusErr != nil {
+	o := &lifecycle.Outcome{Applied: "Istio " + rev.Spec.Version}
+	objs, err := r.reconcile(ctx, rev, o)
+	if statusErr := r.updateStatus(ctx, rev, before, objs, o); statusErr != nil {
 		err = errors.Join(err, statusErr)
 	}
 	return ctrl.Result{}, err
 }
 
-func (r *Reconciler) reconcile(ctx context.Context, s *scope) error {
-	if reason, msg, err := checkNamespace(ctx, r.Client, s.rev.Spec.Namespace); err != nil || reason != "" {
+// reconcile applies the revision's objects and returns them; failures that belong in status are recorded in o.
+func (r *Reconciler) reconcile(ctx context.Context, rev *sailv1.IstioRevision, o *lifecycle.Outcome) ([]*unstructured.Unstructured, error) {
+	if reason, msg, err := lifecycle.CheckNamespace(ctx, r.Client, rev.Spec.Namespace); err != nil || reason != "" {
 		if err != nil {
-			return err
+			return nil, err
 		}
-		s.fail(reason, errors.New(msg))
-		return nil // the namespace watch brings us back
+		o.Fail(reason, errors.New(msg))
+		return nil, nil // the namespace watch brings us back
 	}
 	tag := &sailv1.IstioRevisionTag{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: s.rev.Name}, tag); err == nil && !revisiontags.RevisionWins(s.rev, tag) {
-		s.fail(sailv1.ReasonNameAlreadyExists, fmt.Errorf("IstioRevisionTag %s is older and has the same name, so it "+
-			"wins; rename or delete one of them", s.rev.Name))
-		return nil // the tag's deletion brings us back
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: rev.Name}, tag); err == nil && !revisiontags.RevisionWins(rev, tag) {
+		o.Fail(sailv1.ReasonNameAlreadyExists, fmt.Errorf("IstioRevisionTag %s is older and has the same name, so it "+
+			"wins; rename or delete one of them", rev.Name))
+		return nil, nil // the tag's deletion brings us back
 	} else if client.IgnoreNotFound(err) != nil {
-		return err
+		return nil, err
 	}
-	objs, reason, err := r.desired(s.rev)
+	objs, reason, err := r.lifecycle().Desired(rev, lifecycle.Key(rev), rev.Spec.Namespace,
+		func() ([]*unstructured.Unstructured, error) { return r.render(rev) })
 	log.FromContext(ctx).V(1).Info("desired objects ready", "count", len(objs))
 	if err != nil {
-		s.fail(reason, err)
+		o.Fail(reason, err)
 		if reason == sailv1.ReasonRenderError {
-			return reconcile.TerminalError(err)
+			return nil, reconcile.TerminalError(err)
 		}
-		return err
+		return nil, err
 	}
 	// Istio's CRDs are not needed by the charts' objects: install them alongside, off the critical path.
 	crdsDone := make(chan error, 1)
-	go func() { crdsDone <- r.ensureCRDs(ctx, s.rev.Spec.Version) }()
-	err = r.applyAndPrune(ctx, s, objs)
+	go func() { crdsDone <- r.ensureCRDs(ctx, rev.Spec.Version) }()
+	err = r.lifecycle().ApplyAndPrune(ctx, rev, &rev.Status.Inventory, objs, "Istio "+rev.Spec.Version)
+	if err != nil {
+		o.Fail(sailv1.ReasonReconcileError, err)
+	}
 	if crdErr := <-crdsDone; crdErr != nil {
-		s.fail(sailv1.ReasonReconcileError, crdErr)
+		o.Fail(sailv1.ReasonReconcileError, crdErr)
 		err = errors.Join(err, crdErr)
 	}
-	return err
-}
-
-// applyAndPrune applies the desired objects and deletes those the inventory lists that are no longer desired.
-func (r *Reconciler) applyAndPrune(ctx context.Context, s *scope, objs []*unstructured.Unstructured) error {
-	s.objects = objs
-	current := apply.Inventory(objs)
-	old := s.rev.Status.Inventory
-	if len(apply.Diff(current, old)) > 0 {
-		// Record new objects before creating them, so a crash in between cannot leak them.
-		if err := status.PatchInventory(ctx, r.Client, s.rev, &s.rev.Status.Inventory, apply.Union(old, current)); err != nil {
-			return err
-		}
-	}
-	changes, err := r.Applier.Apply(ctx, objs)
-	r.report(ctx, s.rev, changes)
-	if err != nil {
-		s.fail(sailv1.ReasonReconcileError, err)
-		return err
-	}
-	failed, err := r.Applier.Delete(ctx, apply.Diff(s.rev.Status.Inventory, current))
-	s.rev.Status.Inventory = apply.Union(current, failed)
-	if err != nil {
-		s.fail(sailv1.ReasonReconcileError, fmt.Errorf("pruning objects no longer rendered: %w", err))
-		return err
-	}
-	return nil
+	return objs, err
 }
 
 func (r *Reconciler) ensureCRDs(ctx context.Context, version string) error {
@@ -169,34 +142,6 @@ func (r *Reconciler) ensureCRDs(ctx context.Context, version string) error {
 		return nil
 	}
 	return r.CRDs.Ensure(ctx, version)
-}
-
-// preparedObjects are a revision's rendered and prepared objects for one generation of its spec. They are shared
-// between reconciles and must not be modified.
-type preparedObjects struct {
-	uid        types.UID
-	generation int64
-	objects    []*unstructured.Unstructured
-}
-
-// desired returns the objects to apply for the revision, rendering and preparing them only when the revision's
-// spec changed since the last reconcile; on failure it also returns the condition reason.
-func (r *Reconciler) desired(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, string, error) {
-	if cached, ok := r.prepared.Load(rev.Name); ok {
-		p := cached.(preparedObjects)
-		if p.uid == rev.UID && p.generation == rev.Generation {
-			return p.objects, "", nil
-		}
-	}
-	objs, err := r.render(rev)
-	if err != nil {
-		return nil, sailv1.ReasonRenderError, err
-	}
-	if err := r.Applier.Prepare(objs, rev, rev.Spec.Namespace); err != nil {
-		return nil, sailv1.ReasonReconcileError, err
-	}
-	r.prepared.Store(rev.Name, preparedObjects{uid: rev.UID, generation: rev.Generation, objects: objs})
-	return objs, "", nil
 }
 
 // render returns the revision's objects: the istiod chart, plus the base chart's cluster-wide objects (without
@@ -231,46 +176,20 @@ func (r *Reconciler) render(rev *sailv1.IstioRevision) ([]*unstructured.Unstruct
 	return objs, nil
 }
 
-func (s *scope) fail(reason string, err error) {
-	if s.reconciledErr == nil {
-		s.reconciledErr, s.reason = err, reason
-	}
-}
-
-// report logs and records events for the objects that were created or changed.
-func (r *Reconciler) report(ctx context.Context, rev *sailv1.IstioRevision, changes []apply.Change) {
-	lifecycle.Report(ctx, r.Recorder, rev, changes, "Istio "+rev.Spec.Version)
-}
-
-// updateStatus computes the conditions from what the phases observed and writes them when they changed.
-func (r *Reconciler) updateStatus(ctx context.Context, s *scope, before *sailv1.IstioRevisionStatus) error {
-	rev := s.rev
+// updateStatus computes the conditions from the outcome, the applied objects' readiness, the dependencies and
+// the revision's usage, and writes them when they changed.
+func (r *Reconciler) updateStatus(ctx context.Context, rev *sailv1.IstioRevision, before *sailv1.IstioRevisionStatus,
+	objs []*unstructured.Unstructured, o *lifecycle.Outcome) error {
 	gen := rev.Generation
-	if s.reconciledErr != nil {
-		status.Set(&rev.Status.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionFalse, s.reason, message(s.reconciledErr))
-		status.Set(&rev.Status.Conditions, gen, sailv1.ConditionReady, metav1.ConditionFalse, sailv1.ReasonNotReady,
-			"The control plane is not ready because the last reconcile failed; see the Reconciled condition.")
-	} else {
-		status.Set(&rev.Status.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionTrue, sailv1.ReasonReconcileSucceeded,
-			fmt.Sprintf("Istio %s is applied.", rev.Spec.Version))
-		ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, s.objects)
+	if o.Err == nil {
+		ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, objs)
 		if err != nil {
 			return err
 		}
+		o.Ready, o.ReadyMessage = ready, msg+"."
 		if ready {
-			status.Set(&rev.Status.Conditions, gen, sailv1.ConditionReady, metav1.ConditionTrue, sailv1.ReasonReady, "istiod is ready.")
-		} else {
-			status.Set(&rev.Status.Conditions, gen, sailv1.ConditionReady, metav1.ConditionFalse, sailv1.ReasonNotReady, msg+".")
+			o.ReadyMessage = "istiod is ready."
 		}
-	}
-	rev.Status.ObservedGeneration = gen
-	if status.True(rev.Status.Conditions, sailv1.ConditionReady) != status.True(before.Conditions, sailv1.ConditionReady) && r.Recorder != nil {
-		if status.True(rev.Status.Conditions, sailv1.ConditionReady) {
-			r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, "Ready", "Reconcile", "Istio %s control plane is ready", rev.Spec.Version)
-		}
-	}
-	if s.reconciledErr != nil && r.Recorder != nil && !equality.Semantic.DeepEqual(before.Conditions, rev.Status.Conditions) {
-		r.Recorder.Eventf(rev, nil, corev1.EventTypeWarning, s.reason, "Reconcile", "%s", message(s.reconciledErr))
 	}
 	depStatus, depReason, depMessage, err := dependencies.Check(ctx, r.Client, rev)
 	if err != nil {
@@ -278,8 +197,9 @@ func (r *Reconciler) updateStatus(ctx context.Context, s *scope, before *sailv1.
 	}
 	status.Set(&rev.Status.Conditions, gen, sailv1.ConditionDependenciesHealthy, depStatus, depReason, depMessage)
 	setInUse(ctx, r.Client, rev)
-	status.SetKstatus(&rev.Status.Conditions, gen)
-	rev.Status.State = status.State(rev.Status.Conditions)
+	rev.Status.State = o.SetConditions(&rev.Status.Conditions, gen)
+	rev.Status.ObservedGeneration = gen
+	r.lifecycle().Events(rev, before.Conditions, rev.Status.Conditions, o)
 	if equality.Semantic.DeepEqual(before, &rev.Status) {
 		return nil
 	}
@@ -296,53 +216,6 @@ func setInUse(ctx context.Context, reader client.Reader, rev *sailv1.IstioRevisi
 		usage, err = revision.Of(ctx, reader, append([]string{rev.Name}, tags...)...)
 	}
 	revision.SetInUse(&rev.Status.Conditions, rev.Generation, usage, err, "revision", ".")
-}
-
-func message(err error) string {
-	msg := err.Error()
-	if msg == "" {
-		return "Unknown error."
-	}
-	return msg
-}
-
-// finalize deletes everything applied for the revision, then releases it.
-func (r *Reconciler) finalize(ctx context.Context, rev *sailv1.IstioRevision) error {
-	if !controllerutil.ContainsFinalizer(rev, Finalizer) {
-		return nil
-	}
-	// Delete what the inventory lists plus what the current spec renders, in case the inventory lags.
-	entries := rev.Status.Inventory
-	if objs, err := r.render(rev); err == nil {
-		if err := r.Applier.Prepare(objs, rev, rev.Spec.Namespace); err == nil {
-			entries = apply.Union(entries, apply.Inventory(objs))
-		}
-	}
-	if failed, err := r.Applier.Delete(ctx, entries); err != nil {
-		_ = status.PatchInventory(ctx, r.Client, rev, &rev.Status.Inventory, failed)
-		return err
-	}
-	log.FromContext(ctx).Info("deleted the revision's objects", "count", len(entries))
-	r.prepared.Delete(rev.Name)
-	patch := client.MergeFromWithOptions(rev.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	controllerutil.RemoveFinalizer(rev, Finalizer)
-	return client.IgnoreNotFound(r.Client.Patch(ctx, rev, patch))
-}
-
-// checkNamespace returns a reason and message when the control plane namespace cannot be used.
-func checkNamespace(ctx context.Context, c client.Client, name string) (string, string, error) {
-	ns := &metav1.PartialObjectMetadata{}
-	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	if err := c.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
-		if apierrors.IsNotFound(err) {
-			return sailv1.ReasonNamespaceNotFound, fmt.Sprintf("Namespace %q does not exist; create it (kubectl create namespace %s).", name, name), nil
-		}
-		return "", "", err
-	}
-	if !ns.DeletionTimestamp.IsZero() {
-		return sailv1.ReasonNamespaceTerminating, fmt.Sprintf("Namespace %q is being deleted; wait until it is gone, then create it again.", name), nil
-	}
-	return "", "", nil
 }
 
 // SetupWithManager registers the controller, its watches on owned objects and the namespace index.
