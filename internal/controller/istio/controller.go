@@ -68,12 +68,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	}
 	log.FromContext(ctx).V(1).Info("reconciling")
 	before := istio.Status.DeepCopy()
-	active, reason, err := r.reconcileRevision(ctx, istio)
+	active, written, reason, err := r.reconcileRevision(ctx, istio)
 	log.FromContext(ctx).V(1).Info("revision reconciled")
 	revs, listErr := r.revisions(ctx, istio)
 	if listErr != nil {
 		return ctrl.Result{}, errors.Join(err, listErr)
 	}
+	revs = newest(revs, written)
 	if err == nil {
 		err = r.reconcileDefaultTag(ctx, istio)
 		if err != nil {
@@ -224,64 +225,82 @@ func (r *Reconciler) setInactiveSince(ctx context.Context, rev *sailv1.IstioRevi
 	return client.IgnoreNotFound(r.Client.Patch(ctx, rev, patch))
 }
 
-// reconcileRevision creates or updates the active revision and returns its name; on failure it returns a
-// condition reason with the error (and the active revision's name when known).
-func (r *Reconciler) reconcileRevision(ctx context.Context, istio *sailv1.Istio) (string, string, error) {
+// reconcileRevision creates or updates the active revision and returns its name, and the revision as the API
+// server returned it when this call wrote it; on failure it returns a condition reason with the error (and the
+// active revision's name when known).
+func (r *Reconciler) reconcileRevision(ctx context.Context, istio *sailv1.Istio) (string, *sailv1.IstioRevision, string, error) {
 	version, err := r.Versions.Resolve(istio.Spec.Version)
 	if err != nil {
-		return "", sailv1.ReasonInvalidSpec, reconcile.TerminalError(err)
+		return "", nil, sailv1.ReasonInvalidSpec, reconcile.TerminalError(err)
 	}
 	istio.Status.Version = version.Name
 	name := RevisionName(istio, version.Name)
-	reason, err := r.applyRevision(ctx, istio, name, version)
-	return name, reason, err
+	written, reason, err := r.applyRevision(ctx, istio, name, version)
+	return name, written, reason, err
 }
 
-func (r *Reconciler) applyRevision(ctx context.Context, istio *sailv1.Istio, name string, version versions.Version) (string, error) {
+// newest replaces a cached revision with the one just written when the cache has not caught up with it yet, so
+// that the Istio never mirrors the readiness of a revision's previous generation.
+func newest(revs []sailv1.IstioRevision, written *sailv1.IstioRevision) []sailv1.IstioRevision {
+	if written == nil {
+		return revs
+	}
+	for i := range revs {
+		if revs[i].Name == written.Name {
+			if revs[i].Generation < written.Generation {
+				revs[i] = *written
+			}
+			return revs
+		}
+	}
+	return append(revs, *written)
+}
+
+func (r *Reconciler) applyRevision(ctx context.Context, istio *sailv1.Istio, name string, version versions.Version) (*sailv1.IstioRevision, string, error) {
 	existing := &sailv1.IstioRevision{}
 	err := r.Client.Get(ctx, client.ObjectKey{Name: name}, existing)
 	switch {
 	case apierrors.IsNotFound(err):
 		existing = nil
 	case err != nil:
-		return sailv1.ReasonReconcileError, err
+		return nil, sailv1.ReasonReconcileError, err
 	}
 	if existing != nil {
 		if !metav1.IsControlledBy(existing, istio) {
-			return sailv1.ReasonReconcileError, reconcile.TerminalError(fmt.Errorf(
+			return nil, sailv1.ReasonReconcileError, reconcile.TerminalError(fmt.Errorf(
 				"IstioRevision %s exists and does not belong to this Istio; delete it or rename the Istio", name))
 		}
 		if err := checkInPlaceUpgrade(existing.Spec.Version, version.Name); err != nil {
-			return sailv1.ReasonUpgradeRefused, reconcile.TerminalError(err)
+			return nil, sailv1.ReasonUpgradeRefused, reconcile.TerminalError(err)
 		}
 	}
 	vals, err := values.ForRevision(values.Input{Version: version, Profile: istio.Spec.Profile, Platform: r.Platform,
 		User: istio.Spec.Values, Revision: name, Namespace: istio.Spec.Namespace})
 	if err != nil {
-		return sailv1.ReasonInvalidSpec, reconcile.TerminalError(err)
+		return nil, sailv1.ReasonInvalidSpec, reconcile.TerminalError(err)
 	}
 	desired := sailv1.IstioRevisionSpec{Version: version.Name, Namespace: istio.Spec.Namespace, Values: vals}
 	if existing != nil {
 		if equality.Semantic.DeepEqual(existing.Spec, desired) {
-			return "", nil
+			return nil, "", nil
 		}
 		patch := client.MergeFrom(existing.DeepCopy())
 		existing.Spec = desired
 		if err := r.Client.Patch(ctx, existing, patch); err != nil {
-			return sailv1.ReasonReconcileError, fmt.Errorf("updating IstioRevision %s: %w", name, err)
+			return nil, sailv1.ReasonReconcileError, fmt.Errorf("updating IstioRevision %s: %w", name, err)
 		}
 		r.event(istio, corev1.EventTypeNormal, "RevisionUpdated", "Updated IstioRevision %s to Istio %s", name, version.Name)
-		return "", nil
+		return existing, "", nil
 	}
 	rev := &sailv1.IstioRevision{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: desired}
 	if err := controllerutil.SetControllerReference(istio, rev, r.Client.Scheme()); err != nil {
-		return sailv1.ReasonReconcileError, err
+		return nil, sailv1.ReasonReconcileError, err
 	}
 	if err := r.Client.Create(ctx, rev); err != nil {
-		return sailv1.ReasonReconcileError, fmt.Errorf("creating IstioRevision %s: %w", name, err)
+		return nil, sailv1.ReasonReconcileError, fmt.Errorf("creating IstioRevision %s: %w", name, err)
 	}
 	r.event(istio, corev1.EventTypeNormal, "RevisionCreated", "Created IstioRevision %s with Istio %s", name, version.Name)
-	return "", nil
+	return rev, "", nil
 }
 
 // checkInPlaceUpgrade refuses in-place moves of more than one minor version, which Istio does not support.
