@@ -92,6 +92,8 @@ type appliedRecord struct {
 	uid    types.UID
 	hash   string
 	fields string
+	// generation is the object's metadata.generation in the API server's answer to the last apply.
+	generation int64
 }
 
 // NewManager returns a Manager that writes with c under fieldManager and reads live objects through reader
@@ -287,7 +289,15 @@ func (m *Manager) unchanged(id, hash string, live client.Object) bool {
 func (m *Manager) remember(id, hash string, applied metav1.Object) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.applied[id] = appliedRecord{uid: applied.GetUID(), hash: hash, fields: m.ownedFields(applied)}
+	m.applied[id] = appliedRecord{uid: applied.GetUID(), hash: hash, fields: m.ownedFields(applied), generation: applied.GetGeneration()}
+}
+
+// AppliedGeneration returns the metadata.generation the API server gave u when Sail last applied it (0 when
+// unknown). A cached copy with a lower generation predates that apply: its status says nothing about it yet.
+func (m *Manager) AppliedGeneration(u *unstructured.Unstructured) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.applied[ID(u)].generation
 }
 
 // ownedFields returns our apply entry of the object's managed fields in a canonical form (the API server's

@@ -16,9 +16,14 @@ import (
 // Workload kinds whose readiness is checked.
 var workloadKinds = map[string]bool{"Deployment": true, "DaemonSet": true, "StatefulSet": true}
 
+// Generations returns the generation an object was last applied with (0 when unknown), e.g.
+// apply.Manager.AppliedGeneration.
+type Generations func(*unstructured.Unstructured) int64
+
 // Check returns ready=true when every Deployment, DaemonSet and StatefulSet among objs is Current per kstatus;
-// otherwise a message naming the first one that is not.
-func Check(ctx context.Context, reader client.Reader, scheme *runtime.Scheme, objs []*unstructured.Unstructured) (bool, string, error) {
+// otherwise a message naming the first one that is not. A copy read from reader (usually a cache) that is older
+// than the generation applied (when applied is not nil) is not ready: it does not show the rollout yet.
+func Check(ctx context.Context, reader client.Reader, scheme *runtime.Scheme, objs []*unstructured.Unstructured, applied Generations) (bool, string, error) {
 	for _, want := range objs {
 		if !workloadKinds[want.GetKind()] {
 			continue
@@ -33,6 +38,9 @@ func Check(ctx context.Context, reader client.Reader, scheme *runtime.Scheme, ob
 				return false, fmt.Sprintf("%s %s/%s does not exist yet", want.GetKind(), want.GetNamespace(), want.GetName()), nil
 			}
 			return false, "", err
+		}
+		if applied != nil && cobj.GetGeneration() < applied(want) {
+			return false, fmt.Sprintf("%s %s/%s is not ready: its new spec is not rolled out yet", want.GetKind(), want.GetNamespace(), want.GetName()), nil
 		}
 		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 		if err != nil {

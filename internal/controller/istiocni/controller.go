@@ -132,7 +132,7 @@ func (r *Reconciler) reconcile(ctx context.Context, cni *sailv1.IstioCNI, out *l
 		out.Fail(sailv1.ReasonReconcileError, err)
 		return err
 	}
-	ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, objs)
+	ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, objs, r.Applier.AppliedGeneration)
 	if err != nil {
 		return err
 	}

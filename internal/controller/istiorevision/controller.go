@@ -182,7 +182,7 @@ func (r *Reconciler) updateStatus(ctx context.Context, rev *sailv1.IstioRevision
 	objs []*unstructured.Unstructured, o *lifecycle.Outcome) error {
 	gen := rev.Generation
 	if o.Err == nil {
-		ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, objs)
+		ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, objs, r.Applier.AppliedGeneration)
 		if err != nil {
 			return err
 		}

@@ -156,7 +156,7 @@ func (r *Reconciler) reconcile(ctx context.Context, zt *sailv1.ZTunnel, out *lif
 		out.Fail(sailv1.ReasonReconcileError, err)
 		return err
 	}
-	ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, objs)
+	ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, objs, r.Applier.AppliedGeneration)
 	if err != nil {
 		return err
 	}
