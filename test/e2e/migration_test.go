@@ -314,3 +314,62 @@ func TestIstio_UpdateWorkloadsStopsOnABatchTimeout(t *testing.T) {
 	g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(HavePrefix("True WorkloadsMigrated"))
 	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{newRev: 3}))
 }
+
+// TestIstio_UpdateWorkloadsSurvivesAnOperatorCrash kills the operator while a batch rolls out: a new operator
+// process picks the migration up from the Istio's status and finishes it.
+func TestIstio_UpdateWorkloadsSurvivesAnOperatorCrash(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	c := cluster.Client
+	injector, err := framework.StartInjector(ctx, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer injector.Stop()
+	op, err := cluster.StartOperator(t.TempDir(), "operator")
+	g.Expect(err).NotTo(HaveOccurred())
+	defer op.Stop()
+	defer op.DumpLogOnFailure(t)
+
+	const (
+		name   = "crash-mig"
+		oldRev = "crash-mig-v1-30-0"
+		newRev = "crash-mig-v1-31-0"
+		app    = "crash-mig-app"
+	)
+	g.Expect(client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-crash-mig"}}))).To(Succeed())
+	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: sailv1.IstioSpec{
+		Version: "v1.30-latest", Namespace: "istio-crash-mig",
+		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased, UpdateWorkloads: true,
+			InactiveRevisionDeletionGracePeriodSeconds: ptr.To[int64](1),
+			WorkloadMigration: &sailv1.WorkloadMigrationConfig{BatchSize: ptr.To[int32](2), DelayBetweenBatchesSeconds: ptr.To[int32](1)}},
+		Values: &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
+	}}
+	g.Expect(c.Create(ctx, istio)).To(Succeed())
+	defer func() { _ = c.Delete(ctx, istio) }()
+	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
+	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app, Labels: map[string]string{"istio.io/rev": oldRev}}})).To(Succeed())
+	defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app}}) }()
+	createDeployments(ctx, g, c, app, 6)
+	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: 6}))
+
+	setIstio(ctx, g, c, name, func(i *sailv1.Istio) { i.Spec.Version = "v1.31-latest" })
+	g.Eventually(func() int {
+		cur := &sailv1.Istio{}
+		if c.Get(ctx, client.ObjectKey{Name: name}, cur) != nil || cur.Status.WorkloadMigration == nil {
+			return 0
+		}
+		return len(cur.Status.WorkloadMigration.Batch)
+	}, waitFor, 50*time.Millisecond).Should(BeNumerically(">", 0), "a batch is rolling out")
+	op.Kill()
+
+	op2, err := cluster.StartOperator(t.TempDir(), "operator-after-crash")
+	g.Expect(err).NotTo(HaveOccurred())
+	defer op2.Stop()
+	defer op2.DumpLogOnFailure(t)
+	g.Eventually(migrationCondition(ctx, c, name), 2*waitFor).Should(HavePrefix("True WorkloadsMigrated"))
+	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{newRev: 6}))
+	g.Eventually(revisionExists(ctx, c, oldRev), waitFor, 250*time.Millisecond).Should(BeFalse())
+	cur := &sailv1.Istio{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: name}, cur)).To(Succeed())
+	g.Expect(cur.Status.WorkloadMigration.Migrated).To(BeNumerically(">=", 4), "at most the batch in flight at the crash may go uncounted")
+	g.Expect(cur.Status.WorkloadMigration.Migrated).To(BeNumerically("<=", 6))
+}
