@@ -340,7 +340,7 @@ func TestIstio_UpdateWorkloadsSurvivesAnOperatorCrash(t *testing.T) {
 		Version: "v1.30-latest", Namespace: "istio-crash-mig",
 		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased, UpdateWorkloads: true,
 			InactiveRevisionDeletionGracePeriodSeconds: ptr.To[int64](1),
-			WorkloadMigration: &sailv1.WorkloadMigrationConfig{BatchSize: ptr.To[int32](2), DelayBetweenBatchesSeconds: ptr.To[int32](1)}},
+			WorkloadMigration:                          &sailv1.WorkloadMigrationConfig{BatchSize: ptr.To[int32](2), DelayBetweenBatchesSeconds: ptr.To[int32](1)}},
 		Values: &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
 	}}
 	g.Expect(c.Create(ctx, istio)).To(Succeed())
