@@ -373,3 +373,47 @@ func TestIstio_UpdateWorkloadsSurvivesAnOperatorCrash(t *testing.T) {
 	g.Expect(cur.Status.WorkloadMigration.Migrated).To(BeNumerically(">=", 4), "at most the batch in flight at the crash may go uncounted")
 	g.Expect(cur.Status.WorkloadMigration.Migrated).To(BeNumerically("<=", 6))
 }
+
+// TestIstio_UpdateWorkloadsMovesIstioInjectionNamespaces upgrades a RevisionBased Istio named default whose
+// workloads live in a namespace labelled istio-injection=enabled: the managed default tag follows the new revision
+// and the workloads are restarted onto it without relabelling the namespace.
+func TestIstio_UpdateWorkloadsMovesIstioInjectionNamespaces(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	c := cluster.Client
+	injector, err := framework.StartInjector(ctx, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer injector.Stop()
+	op, err := cluster.StartOperator(t.TempDir(), "operator")
+	g.Expect(err).NotTo(HaveOccurred())
+	defer op.Stop()
+	defer op.DumpLogOnFailure(t)
+
+	const (
+		name   = "default"
+		oldRev = "default-v1-30-0"
+		newRev = "default-v1-31-0"
+		app    = "injection-app"
+	)
+	g.Expect(client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-injection-e2e"}}))).To(Succeed())
+	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: sailv1.IstioSpec{
+		Version: "v1.30-latest", Namespace: "istio-injection-e2e",
+		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased, UpdateWorkloads: true,
+			InactiveRevisionDeletionGracePeriodSeconds: ptr.To[int64](1)},
+		Values: &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
+	}}
+	g.Expect(c.Create(ctx, istio)).To(Succeed())
+	defer func() { _ = c.Delete(ctx, istio) }()
+	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
+	g.Eventually(tagState(ctx, c, "default"), waitFor).Should(ContainSubstring(oldRev))
+	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app, Labels: map[string]string{"istio-injection": "enabled"}}})).To(Succeed())
+	defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app}}) }()
+	createDeployments(ctx, g, c, app, 3)
+	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: 3}))
+
+	setIstio(ctx, g, c, name, func(i *sailv1.Istio) { i.Spec.Version = "v1.31-latest" })
+	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, 2*waitFor).Should(Equal(map[string]int{newRev: 3}))
+	g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(HavePrefix("True WorkloadsMigrated"))
+	g.Expect(namespaceRev(ctx, c, app)()).To(BeEmpty(), "the namespace keeps istio-injection=enabled and gets no istio.io/rev")
+	g.Eventually(revisionExists(ctx, c, oldRev), waitFor, 250*time.Millisecond).Should(BeFalse())
+}
