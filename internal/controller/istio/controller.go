@@ -85,11 +85,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	if active != "" {
 		var pruneErr error
 		result, pruneErr = r.pruneInactive(ctx, istio, revs, active)
+		if pruneErr != nil && err == nil {
+			reason = sailv1.ReasonReconcileError
+		}
 		err = errors.Join(err, pruneErr)
 	}
+	// Moving workloads reports its own failures in the WorkloadsMigrated condition, not in Reconciled: the
+	// control plane itself is fine. The error still comes back for a retry with backoff.
+	var migrateErr error
 	if err == nil && r.Migrator != nil {
-		wait, migrateErr := r.migrate(ctx, istio, revs, active)
-		err = migrateErr
+		var wait time.Duration
+		wait, migrateErr = r.migrate(ctx, istio, revs, active)
 		if wait > 0 && (result.RequeueAfter == 0 || wait < result.RequeueAfter) {
 			result.RequeueAfter = wait
 		}
@@ -98,7 +104,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	if statusErr := r.patchStatus(ctx, istio, before); statusErr != nil {
 		err = errors.Join(err, statusErr)
 	}
-	return result, err
+	return result, errors.Join(err, migrateErr)
 }
 
 // migrate moves workloads from the Istio's other revisions to the active one, a batch per step.
