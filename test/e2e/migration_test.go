@@ -375,8 +375,9 @@ func TestIstio_UpdateWorkloadsSurvivesAnOperatorCrash(t *testing.T) {
 }
 
 // TestIstio_UpdateWorkloadsMovesIstioInjectionNamespaces upgrades a RevisionBased Istio named default whose
-// workloads live in a namespace labelled istio-injection=enabled: the managed default tag follows the new revision
-// and the workloads are restarted onto it without relabelling the namespace.
+// workloads (Deployments, a StatefulSet, a DaemonSet) live in a namespace labelled istio-injection=enabled: the
+// managed default tag follows the new revision and the workloads are restarted onto it without relabelling the
+// namespace.
 func TestIstio_UpdateWorkloadsMovesIstioInjectionNamespaces(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -409,11 +410,29 @@ func TestIstio_UpdateWorkloadsMovesIstioInjectionNamespaces(t *testing.T) {
 	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app, Labels: map[string]string{"istio-injection": "enabled"}}})).To(Succeed())
 	defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app}}) }()
 	createDeployments(ctx, g, c, app, 3)
-	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: 3}))
+	// A StatefulSet and a DaemonSet move too.
+	labels := map[string]string{"app": "db"}
+	template := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}}}
+	g.Expect(c.Create(ctx, &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: app, Name: "db"},
+		Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: template}})).To(Succeed())
+	agentLabels := map[string]string{"app": "agent"}
+	agentTemplate := template.DeepCopy()
+	agentTemplate.Labels = agentLabels
+	g.Expect(c.Create(ctx, &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: app, Name: "agent"},
+		Spec: appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: agentLabels}, Template: *agentTemplate}})).To(Succeed())
+	nodes := &corev1.NodeList{}
+	g.Expect(c.List(ctx, nodes)).To(Succeed())
+	total := 3 + 2 + len(nodes.Items)
+	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: total}))
 
 	setIstio(ctx, g, c, name, func(i *sailv1.Istio) { i.Spec.Version = "v1.31-latest" })
-	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, 2*waitFor).Should(Equal(map[string]int{newRev: 3}))
+	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, 2*waitFor).Should(Equal(map[string]int{newRev: total}))
 	g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(HavePrefix("True WorkloadsMigrated"))
+	cur := &sailv1.Istio{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: name}, cur)).To(Succeed())
+	g.Expect(cur.Status.WorkloadMigration.Migrated).To(Equal(int32(5)), "3 Deployments, a StatefulSet and a DaemonSet")
 	g.Expect(namespaceRev(ctx, c, app)()).To(BeEmpty(), "the namespace keeps istio-injection=enabled and gets no istio.io/rev")
 	g.Eventually(revisionExists(ctx, c, oldRev), waitFor, 250*time.Millisecond).Should(BeFalse())
 }
