@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -41,7 +42,13 @@ type Lifecycle struct {
 
 	// prepared caches desired objects by resource name.
 	prepared sync.Map
+	// finalized remembers when the objects of a resource (by UID) were deleted, so that a reconcile that still
+	// sees the resource from a cache lagging behind the finalizer's removal does not delete them again.
+	finalized sync.Map
 }
+
+// finalizedMemory is how long a finalized UID is remembered.
+const finalizedMemory = 10 * time.Minute
 
 // prepared are a resource's rendered and prepared objects for one cache key. They are shared between reconciles
 // and must not be modified.
@@ -143,6 +150,18 @@ func (l *Lifecycle) Finalize(ctx context.Context, obj client.Object, inv *[]sail
 	if !controllerutil.ContainsFinalizer(obj, l.Finalizer) {
 		return nil
 	}
+	if _, done := l.finalized.Load(obj.GetUID()); !done {
+		if err := l.deleteAll(ctx, obj, inv, namespace, render); err != nil {
+			return err
+		}
+	}
+	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(obj, l.Finalizer)
+	return client.IgnoreNotFound(l.Client.Patch(ctx, obj, patch))
+}
+
+// deleteAll deletes what the inventory lists plus what render returns, and remembers that obj was finalized.
+func (l *Lifecycle) deleteAll(ctx context.Context, obj client.Object, inv *[]sailv1.InventoryEntry, namespace string, render RenderFunc) error {
 	entries := *inv
 	if objs, err := render(); err == nil {
 		if err := l.Applier.Prepare(objs, obj, namespace); err == nil {
@@ -155,9 +174,15 @@ func (l *Lifecycle) Finalize(ctx context.Context, obj client.Object, inv *[]sail
 	}
 	log.FromContext(ctx).Info("deleted the applied objects", "count", len(entries))
 	l.prepared.Delete(obj.GetName())
-	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
-	controllerutil.RemoveFinalizer(obj, l.Finalizer)
-	return client.IgnoreNotFound(l.Client.Patch(ctx, obj, patch))
+	now := time.Now()
+	l.finalized.Range(func(uid, at any) bool {
+		if now.Sub(at.(time.Time)) > finalizedMemory {
+			l.finalized.Delete(uid)
+		}
+		return true
+	})
+	l.finalized.Store(obj.GetUID(), now)
+	return nil
 }
 
 // CheckNamespace returns a reason and message when the namespace cannot be installed into (it does not exist or

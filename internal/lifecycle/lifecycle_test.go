@@ -7,13 +7,17 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/apply"
 	"github.com/sail-mesh/sail/internal/status"
 )
 
@@ -87,4 +91,33 @@ func TestCheckNamespace(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestFinalize_DeletesOnceEvenWhenTheCacheLags(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	scheme := runtime.NewScheme()
+	g.Expect(corev1.AddToScheme(scheme)).To(Succeed())
+	g.Expect(sailv1.AddToScheme(scheme)).To(Succeed())
+	const finalizer = "sailoperator.io/test-cleanup"
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "applied"}}
+	cni := &sailv1.IstioCNI{ObjectMeta: metav1.ObjectMeta{Name: "default", UID: "u1", Finalizers: []string{finalizer}}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cm, cni).WithStatusSubresource(cni).Build()
+	g.Expect(c.Delete(ctx, cni)).To(Succeed()) // held by the finalizer
+	stale := &sailv1.IstioCNI{}
+	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(cni), stale)).To(Succeed())
+	stale.Status.Inventory = []sailv1.InventoryEntry{{ID: "ns_applied__ConfigMap", Version: "v1"}}
+	applier := apply.NewManager(c, c, scheme, "test")
+	l := &Lifecycle{Client: c, Applier: applier, Finalizer: finalizer}
+	noRender := func() ([]*unstructured.Unstructured, error) { return nil, errors.New("no inputs") }
+
+	g.Expect(l.Finalize(ctx, stale.DeepCopy(), &stale.DeepCopy().Status.Inventory, "ns", noRender)).To(Succeed())
+	g.Expect(apierrors.IsNotFound(c.Get(ctx, client.ObjectKeyFromObject(cm), &corev1.ConfigMap{}))).To(BeTrue(), "the applied object is deleted")
+	g.Expect(apierrors.IsNotFound(c.Get(ctx, client.ObjectKeyFromObject(cni), &sailv1.IstioCNI{}))).To(BeTrue(), "the finalizer is removed")
+	deletes := applier.Stats().Deletes
+	g.Expect(deletes).To(Equal(int64(1)))
+
+	// A reconcile that still sees the old copy (with the finalizer) sends no delete again.
+	g.Expect(l.Finalize(ctx, stale.DeepCopy(), &stale.DeepCopy().Status.Inventory, "ns", noRender)).To(Succeed())
+	g.Expect(applier.Stats().Deletes).To(Equal(deletes))
 }
