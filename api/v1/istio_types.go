@@ -67,6 +67,7 @@ type IstioSpec struct {
 }
 
 // IstioUpdateStrategy says how an Istio moves to a new version or new values.
+// +kubebuilder:validation:XValidation:rule="!has(self.updateWorkloads) || !self.updateWorkloads || (has(self.type) && self.type == 'RevisionBased')",message="updateWorkloads needs type RevisionBased: with InPlace there is no new revision to move workloads to; set type: RevisionBased or updateWorkloads: false"
 type IstioUpdateStrategy struct {
 	// Type is InPlace (one revision, upgraded in place) or RevisionBased (a new revision per version; the old
 	// one is deleted once unused).

@@ -51,6 +51,12 @@ func TestIstio_InvalidInput(t *testing.T) {
 			"spec.values.pilot.replicaCount: Invalid value: \"string\""},
 		{"unknown profile", map[string]any{"profile": "huge"}, "spec.profile: Unsupported value"},
 		{"unknown update strategy", map[string]any{"updateStrategy": map[string]any{"type": "Sometimes"}}, "spec.updateStrategy.type: Unsupported value"},
+		{"updateWorkloads without RevisionBased", map[string]any{"updateStrategy": map[string]any{"updateWorkloads": true}},
+			"updateWorkloads needs type RevisionBased"},
+		{"updateWorkloads with InPlace", map[string]any{"updateStrategy": map[string]any{"type": "InPlace", "updateWorkloads": true}},
+			"updateWorkloads needs type RevisionBased"},
+		{"a batch size of zero", map[string]any{"updateStrategy": map[string]any{"workloadMigration": map[string]any{"batchSize": 0}}},
+			"spec.updateStrategy.workloadMigration.batchSize: Invalid value: 0"},
 	}
 	for _, tc := range rejected {
 		t.Run("rejected at admission: "+tc.name, func(t *testing.T) {
