@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -60,15 +59,8 @@ type Reconciler struct {
 	Platform values.Platform
 	Recorder events.EventRecorder
 
-	once sync.Once
-	lc   *lifecycle.Lifecycle
-}
-
-func (r *Reconciler) lifecycle() *lifecycle.Lifecycle {
-	r.once.Do(func() {
-		r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
-	})
-	return r.lc
+	// lc holds the shared apply/prune/finalize steps; SetupWithManager sets it.
+	lc *lifecycle.Lifecycle
 }
 
 // Reconcile moves the IstioCNI towards its spec.
@@ -77,9 +69,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	if err := r.Client.Get(ctx, req.NamespacedName, cni); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	lc := r.lifecycle()
 	if !cni.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, lc.Finalize(ctx, cni, &cni.Status.Inventory, cni.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
+		return ctrl.Result{}, r.lc.Finalize(ctx, cni, &cni.Status.Inventory, cni.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
 			return r.render(cni)
 		})
 	}
@@ -88,7 +79,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 		return ctrl.Result{}, r.updateStatus(ctx, cni, cni.Status.DeepCopy(), &lifecycle.Outcome{Reason: sailv1.ReasonInvalidSpec,
 			Err: fmt.Errorf("an IstioCNI must be named %s; this one is ignored", sailv1.IstioCNIName)})
 	}
-	if err := lc.EnsureFinalizer(ctx, cni); err != nil {
+	if err := r.lc.EnsureFinalizer(ctx, cni); err != nil {
 		return ctrl.Result{}, err
 	}
 	log.FromContext(ctx).V(1).Info("reconciling")
@@ -109,7 +100,6 @@ func (r *Reconciler) reconcile(ctx context.Context, cni *sailv1.IstioCNI, out *l
 	}
 	cni.Status.Version = version.Name
 	out.Applied = "istio-cni " + version.Name
-	lc := r.lifecycle()
 	if reason, msg, err := lifecycle.CheckNamespace(ctx, r.Client, cni.Spec.Namespace); err != nil || reason != "" {
 		if err != nil {
 			out.Fail(sailv1.ReasonReconcileError, err)
@@ -118,7 +108,7 @@ func (r *Reconciler) reconcile(ctx context.Context, cni *sailv1.IstioCNI, out *l
 		out.Fail(reason, errors.New(msg))
 		return nil // the namespace watch brings us back
 	}
-	objs, reason, err := lc.Desired(cni, lifecycle.Key(cni, string(r.Platform)), cni.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
+	objs, reason, err := r.lc.Desired(cni, lifecycle.Key(cni, string(r.Platform)), cni.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
 		return r.render(cni)
 	})
 	if err != nil {
@@ -128,7 +118,7 @@ func (r *Reconciler) reconcile(ctx context.Context, cni *sailv1.IstioCNI, out *l
 		}
 		return err
 	}
-	if err := lc.ApplyAndPrune(ctx, cni, &cni.Status.Inventory, objs, out.Applied); err != nil {
+	if err := r.lc.ApplyAndPrune(ctx, cni, &cni.Status.Inventory, objs, out.Applied); err != nil {
 		out.Fail(sailv1.ReasonReconcileError, err)
 		return err
 	}
@@ -161,7 +151,7 @@ func (r *Reconciler) render(cni *sailv1.IstioCNI) ([]*unstructured.Unstructured,
 func (r *Reconciler) updateStatus(ctx context.Context, cni *sailv1.IstioCNI, before *sailv1.IstioCNIStatus, out *lifecycle.Outcome) error {
 	cni.Status.State = out.SetConditions(&cni.Status.Conditions, cni.Generation)
 	cni.Status.ObservedGeneration = cni.Generation
-	r.lifecycle().Events(cni, before.Conditions, cni.Status.Conditions, out)
+	r.lc.Events(cni, before.Conditions, cni.Status.Conditions, out)
 	if equality.Semantic.DeepEqual(before, &cni.Status) {
 		return nil
 	}
@@ -171,6 +161,7 @@ func (r *Reconciler) updateStatus(ctx context.Context, cni *sailv1.IstioCNI, bef
 // SetupWithManager registers the controller and its watches: the IstioCNI, the objects it owns (a change or
 // deletion brings it back to repair them, a DaemonSet status change to report readiness) and its namespace.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
 	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.IstioCNI{}).Named("istiocni").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1})
 	for _, o := range OwnedTypes() {

@@ -59,16 +59,8 @@ type Reconciler struct {
 	CRDs     *istiocrds.Installer
 	Recorder events.EventRecorder
 
-	lcOnce sync.Once
-	lc     *lifecycle.Lifecycle
-}
-
-// lifecycle returns the shared apply/prune/finalize steps, set up on first use.
-func (r *Reconciler) lifecycle() *lifecycle.Lifecycle {
-	r.lcOnce.Do(func() {
-		r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
-	})
-	return r.lc
+	// lc holds the shared apply/prune/finalize steps; SetupWithManager sets it.
+	lc *lifecycle.Lifecycle
 }
 
 // Reconcile moves one IstioRevision towards its spec.
@@ -77,12 +69,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	if err := r.Client.Get(ctx, req.NamespacedName, rev); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	lc := r.lifecycle()
 	if !rev.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, lc.Finalize(ctx, rev, &rev.Status.Inventory, rev.Spec.Namespace,
+		return ctrl.Result{}, r.lc.Finalize(ctx, rev, &rev.Status.Inventory, rev.Spec.Namespace,
 			func() ([]*unstructured.Unstructured, error) { return r.render(rev) })
 	}
-	if err := lc.EnsureFinalizer(ctx, rev); err != nil {
+	if err := r.lc.EnsureFinalizer(ctx, rev); err != nil {
 		return ctrl.Result{}, err
 	}
 
@@ -113,7 +104,7 @@ func (r *Reconciler) reconcile(ctx context.Context, rev *sailv1.IstioRevision, o
 	} else if client.IgnoreNotFound(err) != nil {
 		return nil, err
 	}
-	objs, reason, err := r.lifecycle().Desired(rev, lifecycle.Key(rev), rev.Spec.Namespace,
+	objs, reason, err := r.lc.Desired(rev, lifecycle.Key(rev), rev.Spec.Namespace,
 		func() ([]*unstructured.Unstructured, error) { return r.render(rev) })
 	log.FromContext(ctx).V(1).Info("desired objects ready", "count", len(objs))
 	if err != nil {
@@ -126,7 +117,7 @@ func (r *Reconciler) reconcile(ctx context.Context, rev *sailv1.IstioRevision, o
 	// Istio's CRDs are not needed by the charts' objects: install them alongside, off the critical path.
 	crdsDone := make(chan error, 1)
 	go func() { crdsDone <- r.ensureCRDs(ctx, rev.Spec.Version) }()
-	err = r.lifecycle().ApplyAndPrune(ctx, rev, &rev.Status.Inventory, objs, "Istio "+rev.Spec.Version)
+	err = r.lc.ApplyAndPrune(ctx, rev, &rev.Status.Inventory, objs, "Istio "+rev.Spec.Version)
 	if err != nil {
 		o.Fail(sailv1.ReasonReconcileError, err)
 	}
@@ -199,7 +190,7 @@ func (r *Reconciler) updateStatus(ctx context.Context, rev *sailv1.IstioRevision
 	setInUse(ctx, r.Client, rev)
 	rev.Status.State = o.SetConditions(&rev.Status.Conditions, gen)
 	rev.Status.ObservedGeneration = gen
-	r.lifecycle().Events(rev, before.Conditions, rev.Status.Conditions, o)
+	r.lc.Events(rev, before.Conditions, rev.Status.Conditions, o)
 	if equality.Semantic.DeepEqual(before, &rev.Status) {
 		return nil
 	}
@@ -220,6 +211,7 @@ func setInUse(ctx context.Context, reader client.Reader, rev *sailv1.IstioRevisi
 
 // SetupWithManager registers the controller, its watches on owned objects and the namespace index.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sailv1.IstioRevision{}, IndexNamespace,
 		func(o client.Object) []string { return []string{o.(*sailv1.IstioRevision).Spec.Namespace} }); err != nil {
 		return err

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -62,15 +61,8 @@ type Reconciler struct {
 	Applier  *apply.Manager
 	Recorder events.EventRecorder
 
-	once sync.Once
-	lc   *lifecycle.Lifecycle
-}
-
-func (r *Reconciler) lifecycle() *lifecycle.Lifecycle {
-	r.once.Do(func() {
-		r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
-	})
-	return r.lc
+	// lc holds the shared apply/prune/finalize steps; SetupWithManager sets it.
+	lc *lifecycle.Lifecycle
 }
 
 // Reconcile moves one IstioRevisionTag towards its spec.
@@ -79,9 +71,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	if err := r.Client.Get(ctx, req.NamespacedName, tag); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	lc := r.lifecycle()
 	if !tag.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, lc.Finalize(ctx, tag, &tag.Status.Inventory, tag.Status.IstiodNamespace, func() ([]*unstructured.Unstructured, error) {
+		return ctrl.Result{}, r.lc.Finalize(ctx, tag, &tag.Status.Inventory, tag.Status.IstiodNamespace, func() ([]*unstructured.Unstructured, error) {
 			rev, _, err := r.resolve(ctx, tag)
 			if err != nil || rev == nil {
 				return nil, errors.Join(err, errors.New("target not found"))
@@ -89,7 +80,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 			return r.render(tag, rev)
 		})
 	}
-	if err := lc.EnsureFinalizer(ctx, tag); err != nil {
+	if err := r.lc.EnsureFinalizer(ctx, tag); err != nil {
 		return ctrl.Result{}, err
 	}
 	log.FromContext(ctx).V(1).Info("reconciling")
@@ -103,7 +94,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, tag *sailv1.IstioRevisionTag, out *lifecycle.Outcome) error {
-	lc := r.lifecycle()
 	rev, msg, err := r.resolve(ctx, tag)
 	if err != nil {
 		out.Fail(sailv1.ReasonReconcileError, err)
@@ -122,7 +112,7 @@ func (r *Reconciler) reconcile(ctx context.Context, tag *sailv1.IstioRevisionTag
 		// brings the tag back when the target appears or the conflicting revision goes.
 		out.Fail(reason, errors.New(msg))
 		tag.Status.IstioRevision, tag.Status.IstiodNamespace = "", ""
-		if err := lc.ApplyAndPrune(ctx, tag, &tag.Status.Inventory, nil, "revision tag "+tag.Name); err != nil {
+		if err := r.lc.ApplyAndPrune(ctx, tag, &tag.Status.Inventory, nil, "revision tag "+tag.Name); err != nil {
 			return err
 		}
 		return nil
@@ -130,7 +120,7 @@ func (r *Reconciler) reconcile(ctx context.Context, tag *sailv1.IstioRevisionTag
 	tag.Status.IstioRevision, tag.Status.IstiodNamespace = rev.Name, rev.Spec.Namespace
 	out.Applied = fmt.Sprintf("Revision tag %s of IstioRevision %s", tag.Name, rev.Name)
 	key := lifecycle.Key(tag, rev.Name, string(rev.UID), strconv.FormatInt(rev.Generation, 10))
-	objs, reason, err := lc.Desired(tag, key, rev.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
+	objs, reason, err := r.lc.Desired(tag, key, rev.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
 		return r.render(tag, rev)
 	})
 	if err != nil {
@@ -140,7 +130,7 @@ func (r *Reconciler) reconcile(ctx context.Context, tag *sailv1.IstioRevisionTag
 		}
 		return err
 	}
-	if err := lc.ApplyAndPrune(ctx, tag, &tag.Status.Inventory, objs, out.Applied); err != nil {
+	if err := r.lc.ApplyAndPrune(ctx, tag, &tag.Status.Inventory, objs, out.Applied); err != nil {
 		out.Fail(sailv1.ReasonReconcileError, err)
 		return err
 	}
@@ -322,6 +312,7 @@ func (r *Reconciler) updateStatus(ctx context.Context, tag *sailv1.IstioRevision
 // SetupWithManager registers the controller and its watches: the tags, the objects they own, the Istios and
 // IstioRevisions they target (or whose name they share), and the namespaces and pods that select them.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
 	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.IstioRevisionTag{}).Named("istiorevisiontag").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		Owns(&admissionregistrationv1.MutatingWebhookConfiguration{}).

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -61,15 +60,8 @@ type Reconciler struct {
 	Platform values.Platform
 	Recorder events.EventRecorder
 
-	once sync.Once
-	lc   *lifecycle.Lifecycle
-}
-
-func (r *Reconciler) lifecycle() *lifecycle.Lifecycle {
-	r.once.Do(func() {
-		r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
-	})
-	return r.lc
+	// lc holds the shared apply/prune/finalize steps; SetupWithManager sets it.
+	lc *lifecycle.Lifecycle
 }
 
 // Reconcile moves the ZTunnel towards its spec.
@@ -78,9 +70,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	if err := r.Client.Get(ctx, req.NamespacedName, zt); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	lc := r.lifecycle()
 	if !zt.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, lc.Finalize(ctx, zt, &zt.Status.Inventory, zt.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
+		return ctrl.Result{}, r.lc.Finalize(ctx, zt, &zt.Status.Inventory, zt.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
 			rev, _, err := r.target(ctx, zt)
 			if err != nil || (zt.Spec.TargetRef != nil && rev == nil) {
 				return nil, errors.New("the target revision is unknown")
@@ -93,7 +84,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 		return ctrl.Result{}, r.updateStatus(ctx, zt, zt.Status.DeepCopy(), &lifecycle.Outcome{Reason: sailv1.ReasonInvalidSpec,
 			Err: fmt.Errorf("a ZTunnel must be named %s; this one is ignored", sailv1.ZTunnelName)})
 	}
-	if err := lc.EnsureFinalizer(ctx, zt); err != nil {
+	if err := r.lc.EnsureFinalizer(ctx, zt); err != nil {
 		return ctrl.Result{}, err
 	}
 	log.FromContext(ctx).V(1).Info("reconciling")
@@ -141,8 +132,7 @@ func (r *Reconciler) reconcile(ctx context.Context, zt *sailv1.ZTunnel, out *lif
 		out.Fail(reason, errors.New(msg))
 		return nil // the namespace watch brings us back
 	}
-	lc := r.lifecycle()
-	objs, reason, err := lc.Desired(zt, lifecycle.Key(zt, extra...), zt.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
+	objs, reason, err := r.lc.Desired(zt, lifecycle.Key(zt, extra...), zt.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
 		return r.render(zt, rev)
 	})
 	if err != nil {
@@ -152,7 +142,7 @@ func (r *Reconciler) reconcile(ctx context.Context, zt *sailv1.ZTunnel, out *lif
 		}
 		return err
 	}
-	if err := lc.ApplyAndPrune(ctx, zt, &zt.Status.Inventory, objs, out.Applied); err != nil {
+	if err := r.lc.ApplyAndPrune(ctx, zt, &zt.Status.Inventory, objs, out.Applied); err != nil {
 		out.Fail(sailv1.ReasonReconcileError, err)
 		return err
 	}
@@ -222,7 +212,7 @@ func (r *Reconciler) render(zt *sailv1.ZTunnel, rev *sailv1.IstioRevision) ([]*u
 func (r *Reconciler) updateStatus(ctx context.Context, zt *sailv1.ZTunnel, before *sailv1.ZTunnelStatus, out *lifecycle.Outcome) error {
 	zt.Status.State = out.SetConditions(&zt.Status.Conditions, zt.Generation)
 	zt.Status.ObservedGeneration = zt.Generation
-	r.lifecycle().Events(zt, before.Conditions, zt.Status.Conditions, out)
+	r.lc.Events(zt, before.Conditions, zt.Status.Conditions, out)
 	if equality.Semantic.DeepEqual(before, &zt.Status) {
 		return nil
 	}
@@ -232,6 +222,7 @@ func (r *Reconciler) updateStatus(ctx context.Context, zt *sailv1.ZTunnel, befor
 // SetupWithManager registers the controller and its watches: the ZTunnel, the objects it owns, its namespace,
 // and the Istios and IstioRevisions its targetRef may resolve to.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
 	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.ZTunnel{}).Named("ztunnel").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1})
 	for _, o := range OwnedTypes() {
