@@ -222,13 +222,12 @@ func (m *Migrator) step(ctx context.Context, istio *sailv1.Istio, active string,
 func (m *Migrator) relabelNamespaces(ctx context.Context, istio *sailv1.Istio, active string, old []string) (int, error) {
 	n := 0
 	for _, name := range old {
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
-		if err := m.Client.List(ctx, list, client.MatchingFields{revision.IndexNamespaceRevision: name}); err != nil {
-			return n, fmt.Errorf("listing namespaces that select revision %s: %w", name, err)
+		namespaces, err := revision.Namespaces(ctx, m.Client, name)
+		if err != nil {
+			return n, err
 		}
-		for i := range list.Items {
-			ns := &list.Items[i]
+		for i := range namespaces {
+			ns := &namespaces[i]
 			labels := ns.GetLabels()
 			if labels[revision.LabelRev] != name || labels[revision.LabelInjection] != "" || labels[LabelOptOut] == "disabled" {
 				continue
@@ -264,14 +263,14 @@ func (m *Migrator) plan(ctx context.Context, active string, old []string) (Plan,
 		return name
 	}
 	nsLabels := map[string]map[string]string{}
-	var pods []Pod
+	var planned []Pod
 	for _, name := range old {
-		list := &corev1.PodList{}
-		if err := m.Client.List(ctx, list, client.MatchingFields{revision.IndexPodRevision: name}); err != nil {
-			return Plan{}, fmt.Errorf("listing pods of revision %s: %w", name, err)
+		pods, err := revision.Pods(ctx, m.Client, name)
+		if err != nil {
+			return Plan{}, err
 		}
-		for i := range list.Items {
-			pod := &list.Items[i]
+		for i := range pods {
+			pod := &pods[i]
 			labels, ok := nsLabels[pod.Namespace]
 			if !ok {
 				ns := &metav1.PartialObjectMetadata{}
@@ -286,10 +285,10 @@ func (m *Migrator) plan(ctx context.Context, active string, old []string) (Plan,
 			if err != nil {
 				return Plan{}, err
 			}
-			pods = append(pods, Pod{Pod: pod, NamespaceLabels: labels, Owner: owner})
+			planned = append(planned, Pod{Pod: pod, NamespaceLabels: labels, Owner: owner})
 		}
 	}
-	return MakePlan(pods, active, resolve), nil
+	return MakePlan(planned, active, resolve), nil
 }
 
 // deploymentOf returns a lookup of the Deployment that owns a ReplicaSet, remembered by ReplicaSet UID.

@@ -131,19 +131,38 @@ func (u Usage) String() string {
 func Of(ctx context.Context, reader client.Reader, names ...string) (Usage, error) {
 	var u Usage
 	for _, name := range names {
-		nsList := &metav1.PartialObjectMetadataList{}
-		nsList.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
-		if err := reader.List(ctx, nsList, client.MatchingFields{IndexNamespaceRevision: name}); err != nil {
-			return Usage{}, fmt.Errorf("listing namespaces that use revision %s: %w", name, err)
+		namespaces, err := Namespaces(ctx, reader, name)
+		if err != nil {
+			return Usage{}, err
 		}
-		u.Namespaces += len(nsList.Items)
-		pods := &corev1.PodList{}
-		if err := reader.List(ctx, pods, client.MatchingFields{IndexPodRevision: name}); err != nil {
-			return Usage{}, fmt.Errorf("listing pods that use revision %s: %w", name, err)
+		u.Namespaces += len(namespaces)
+		pods, err := Pods(ctx, reader, name)
+		if err != nil {
+			return Usage{}, err
 		}
-		u.Pods += len(pods.Items)
+		u.Pods += len(pods)
 	}
 	return u, nil
+}
+
+// Namespaces lists, from the cache's namespace index (metadata only), the namespaces that select the revision
+// (or tag) called name.
+func Namespaces(ctx context.Context, reader client.Reader, name string) ([]metav1.PartialObjectMetadata, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
+	if err := reader.List(ctx, list, client.MatchingFields{IndexNamespaceRevision: name}); err != nil {
+		return nil, fmt.Errorf("listing namespaces that use revision %s: %w", name, err)
+	}
+	return list.Items, nil
+}
+
+// Pods lists, from the cache's pod index, the pods that use the revision (or tag) called name.
+func Pods(ctx context.Context, reader client.Reader, name string) ([]corev1.Pod, error) {
+	list := &corev1.PodList{}
+	if err := reader.List(ctx, list, client.MatchingFields{IndexPodRevision: name}); err != nil {
+		return nil, fmt.Errorf("listing pods that use revision %s: %w", name, err)
+	}
+	return list.Items, nil
 }
 
 // PruneAfter returns when a non-active revision may be deleted: grace after the later of the moment it became
