@@ -93,7 +93,7 @@ func BenchmarkCanaryUpgrade(b *testing.B) {
 	}
 	total := namespaces * perNS
 	waitFor(b, 3*time.Minute, "every pod to run the old revision", func() bool {
-		return countPods(ctx, c, nsNames)[oldRev] == total
+		return framework.PodsByRevision(ctx, c, nsNames...)[oldRev] == total
 	})
 	time.Sleep(3 * time.Second)
 
@@ -110,7 +110,7 @@ func BenchmarkCanaryUpgrade(b *testing.B) {
 	var migrated, pruned time.Duration
 	waitFor(b, 10*time.Minute, "every workload to move and the old revision to be pruned", func() bool {
 		if migrated == 0 {
-			if counts := countPods(ctx, c, nsNames); counts[newRev] == total && len(counts) == 1 {
+			if counts := framework.PodsByRevision(ctx, c, nsNames...); counts[newRev] == total && len(counts) == 1 {
 				migrated = time.Since(start)
 			}
 		}
@@ -137,23 +137,6 @@ func BenchmarkCanaryUpgrade(b *testing.B) {
 	rep.add(b, "version change -> old revision pruned", pruned.Seconds(), "s", "grace period 5 s")
 	rep.add(b, "operator write requests during the upgrade", float64(writes), "requests", summarize(by))
 	rep.write(b)
-}
-
-// countPods counts the pods of the namespaces that are not terminating, by the revision that injected them.
-func countPods(ctx context.Context, c client.Client, namespaces []string) map[string]int {
-	out := map[string]int{}
-	for _, ns := range namespaces {
-		pods := &corev1.PodList{}
-		if err := c.List(ctx, pods, client.InNamespace(ns)); err != nil {
-			return nil
-		}
-		for _, p := range pods.Items {
-			if p.DeletionTimestamp.IsZero() {
-				out[p.Annotations["istio.io/rev"]]++
-			}
-		}
-	}
-	return out
 }
 
 // waitFor polls cond every 100 ms until it holds, or fails the benchmark after timeout.

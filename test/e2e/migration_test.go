@@ -36,24 +36,6 @@ func createDeployments(ctx context.Context, g Gomega, c client.Client, ns string
 	}
 }
 
-// podRevisions counts the running (not terminating) pods of the namespaces by the revision that injected them.
-func podRevisions(ctx context.Context, c client.Client, namespaces ...string) map[string]int {
-	out := map[string]int{}
-	for _, ns := range namespaces {
-		pods := &corev1.PodList{}
-		if err := c.List(ctx, pods, client.InNamespace(ns)); err != nil {
-			out["error: "+err.Error()]++
-			continue
-		}
-		for _, p := range pods.Items {
-			if p.DeletionTimestamp.IsZero() {
-				out[p.Annotations["istio.io/rev"]]++
-			}
-		}
-	}
-	return out
-}
-
 func migrationCondition(ctx context.Context, c client.Client, name string) func() string {
 	return func() string {
 		istio := &sailv1.Istio{}
@@ -86,6 +68,43 @@ func setIstio(ctx context.Context, g Gomega, c client.Client, name string, chang
 	g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
 }
 
+// startUpdateWorkloads starts a stand-in sidecar injector and an operator, creates the namespace istiodNS and a
+// RevisionBased Istio with updateWorkloads named name on v1.30 in it, pointed at the injector, with strategy (when
+// not nil) changing its update strategy, and waits until the Istio is Ready. All of it is removed when the test ends.
+func startUpdateWorkloads(t *testing.T, name, istiodNS string, strategy func(*sailv1.IstioUpdateStrategy)) *framework.Operator {
+	g := NewWithT(t)
+	ctx := context.Background()
+	c := cluster.Client
+	injector, err := framework.StartInjector(ctx, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(injector.Stop)
+	op, err := cluster.StartOperator(t.TempDir(), "operator")
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(op.Stop)
+	t.Cleanup(func() { op.DumpLogOnFailure(t) })
+
+	g.Expect(client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: istiodNS}}))).To(Succeed())
+	us := &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased, UpdateWorkloads: true}
+	if strategy != nil {
+		strategy(us)
+	}
+	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: sailv1.IstioSpec{
+		Version: "v1.30-latest", Namespace: istiodNS, UpdateStrategy: us,
+		Values: &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
+	}}
+	g.Expect(c.Create(ctx, istio)).To(Succeed())
+	t.Cleanup(func() { _ = c.Delete(ctx, istio) })
+	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
+	return op
+}
+
+// createAppNamespace creates a namespace with labels, deleted when the test ends.
+func createAppNamespace(t *testing.T, name string, labels map[string]string) {
+	ctx := context.Background()
+	NewWithT(t).Expect(cluster.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}})).To(Succeed())
+	t.Cleanup(func() { _ = cluster.Client.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}) })
+}
+
 // TestIstio_UpdateWorkloadsMovesDeploymentsInBatches upgrades a RevisionBased Istio with updateWorkloads while 20
 // Deployments in 4 namespaces (and one opted-out namespace) run on the old revision: the namespaces are relabelled,
 // the Deployments restarted in batches of at most the batch size onto the new revision, progress shows in status,
@@ -94,14 +113,6 @@ func TestIstio_UpdateWorkloadsMovesDeploymentsInBatches(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	c := cluster.Client
-	injector, err := framework.StartInjector(ctx, c)
-	g.Expect(err).NotTo(HaveOccurred())
-	defer injector.Stop()
-	op, err := cluster.StartOperator(t.TempDir(), "operator")
-	g.Expect(err).NotTo(HaveOccurred())
-	defer op.Stop()
-	defer op.DumpLogOnFailure(t)
-
 	const (
 		name      = "migrate"
 		oldRev    = "migrate-v1-30-0"
@@ -110,19 +121,12 @@ func TestIstio_UpdateWorkloadsMovesDeploymentsInBatches(t *testing.T) {
 	)
 	apps := []string{"mig-a", "mig-b", "mig-c", "mig-d"}
 	optOut := "mig-optout"
-	g.Expect(client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-migrate"}}))).To(Succeed())
 	grace := int64(2)
-	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: sailv1.IstioSpec{
-		Version: "v1.30-latest", Namespace: "istio-migrate",
-		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased,
-			InactiveRevisionDeletionGracePeriodSeconds: &grace, UpdateWorkloads: true,
-			WorkloadMigration: &sailv1.WorkloadMigrationConfig{BatchSize: ptr.To[int32](batchSize),
-				DelayBetweenBatchesSeconds: ptr.To[int32](1), BatchTimeoutSeconds: ptr.To[int32](120)}},
-		Values: &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
-	}}
-	g.Expect(c.Create(ctx, istio)).To(Succeed())
-	defer func() { _ = c.Delete(ctx, istio) }()
-	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
+	startUpdateWorkloads(t, name, "istio-migrate", func(us *sailv1.IstioUpdateStrategy) {
+		us.InactiveRevisionDeletionGracePeriodSeconds = &grace
+		us.WorkloadMigration = &sailv1.WorkloadMigrationConfig{BatchSize: ptr.To[int32](batchSize),
+			DelayBetweenBatchesSeconds: ptr.To[int32](1), BatchTimeoutSeconds: ptr.To[int32](120)}
+	})
 	g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(HavePrefix("True WorkloadsMigrated: No older revision"))
 
 	for _, ns := range append(apps, optOut) {
@@ -130,14 +134,13 @@ func TestIstio_UpdateWorkloadsMovesDeploymentsInBatches(t *testing.T) {
 		if ns == optOut {
 			labels[migration.LabelOptOut] = "disabled"
 		}
-		g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: labels}})).To(Succeed())
-		defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}) }()
+		createAppNamespace(t, ns, labels)
 	}
 	for _, ns := range apps {
 		createDeployments(ctx, g, c, ns, 5)
 	}
 	createDeployments(ctx, g, c, optOut, 1)
-	g.Eventually(func() map[string]int { return podRevisions(ctx, c, append(apps, optOut)...) }, waitFor).
+	g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, append(apps, optOut)...) }, waitFor).
 		Should(Equal(map[string]int{oldRev: 21}), "every pod is injected by the old revision")
 
 	// Upgrade, and watch the batches go by.
@@ -165,7 +168,7 @@ func TestIstio_UpdateWorkloadsMovesDeploymentsInBatches(t *testing.T) {
 
 	t.Run("every Deployment moved, in batches", func(t *testing.T) {
 		g := NewWithT(t)
-		g.Eventually(func() map[string]int { return podRevisions(ctx, c, apps...) }, waitFor).Should(Equal(map[string]int{newRev: 20}))
+		g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, apps...) }, waitFor).Should(Equal(map[string]int{newRev: 20}))
 		g.Expect(maxBatch).To(Equal(batchSize), "batches are at most %d workloads", batchSize)
 		g.Expect(len(batches)).To(BeNumerically(">=", 4), "20 workloads in batches of %d: %v", batchSize, batches)
 		for _, ns := range apps {
@@ -187,7 +190,7 @@ func TestIstio_UpdateWorkloadsMovesDeploymentsInBatches(t *testing.T) {
 	t.Run("the opted-out namespace is left alone and keeps the old revision", func(t *testing.T) {
 		g := NewWithT(t)
 		g.Expect(namespaceRev(ctx, c, optOut)()).To(Equal(oldRev))
-		g.Expect(podRevisions(ctx, c, optOut)).To(Equal(map[string]int{oldRev: 1}))
+		g.Expect(framework.PodsByRevision(ctx, c, optOut)).To(Equal(map[string]int{oldRev: 1}))
 		d := &appsv1.Deployment{}
 		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: optOut, Name: "app-0"}, d)).To(Succeed())
 		g.Expect(d.Spec.Template.Annotations).NotTo(HaveKey(migration.AnnotationMigratedTo))
@@ -210,33 +213,16 @@ func TestIstio_UpdateWorkloadsWaitsForTheNewRevision(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	c := cluster.Client
-	injector, err := framework.StartInjector(ctx, c)
-	g.Expect(err).NotTo(HaveOccurred())
-	defer injector.Stop()
-	op, err := cluster.StartOperator(t.TempDir(), "operator")
-	g.Expect(err).NotTo(HaveOccurred())
-	defer op.Stop()
-	defer op.DumpLogOnFailure(t)
-
 	const (
 		name   = "stuck"
 		oldRev = "stuck-v1-30-0"
 		newRev = "stuck-v1-31-0"
 		app    = "stuck-app"
 	)
-	g.Expect(client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-stuck"}}))).To(Succeed())
-	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: sailv1.IstioSpec{
-		Version: "v1.30-latest", Namespace: "istio-stuck",
-		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased, UpdateWorkloads: true},
-		Values:         &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
-	}}
-	g.Expect(c.Create(ctx, istio)).To(Succeed())
-	defer func() { _ = c.Delete(ctx, istio) }()
-	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
-	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app, Labels: map[string]string{"istio.io/rev": oldRev}}})).To(Succeed())
-	defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app}}) }()
+	startUpdateWorkloads(t, name, "istio-stuck", nil)
+	createAppNamespace(t, app, map[string]string{"istio.io/rev": oldRev})
 	createDeployments(ctx, g, c, app, 2)
-	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: 2}))
+	g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: 2}))
 
 	// The new revision's istiod asks for a node that does not exist.
 	setIstio(ctx, g, c, name, func(i *sailv1.Istio) {
@@ -246,7 +232,7 @@ func TestIstio_UpdateWorkloadsWaitsForTheNewRevision(t *testing.T) {
 	g.Eventually(revisionExists(ctx, c, newRev), waitFor).Should(BeTrue())
 	g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(HavePrefix("False WaitingForRevision"))
 	g.Consistently(func() string {
-		return namespaceRev(ctx, c, app)() + fmt.Sprint(podRevisions(ctx, c, app))
+		return namespaceRev(ctx, c, app)() + fmt.Sprint(framework.PodsByRevision(ctx, c, app))
 	}, 8*time.Second, 500*time.Millisecond).Should(Equal(oldRev + fmt.Sprint(map[string]int{oldRev: 2})))
 	d := &appsv1.Deployment{}
 	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: app, Name: "app-0"}, d)).To(Succeed())
@@ -254,7 +240,7 @@ func TestIstio_UpdateWorkloadsWaitsForTheNewRevision(t *testing.T) {
 	g.Expect(revisionExists(ctx, c, oldRev)()).To(BeTrue())
 
 	setIstio(ctx, g, c, name, func(i *sailv1.Istio) { i.Spec.Values.Pilot = nil })
-	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, 2*waitFor).Should(Equal(map[string]int{newRev: 2}))
+	g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, app) }, 2*waitFor).Should(Equal(map[string]int{newRev: 2}))
 	g.Eventually(namespaceRev(ctx, c, app), waitFor).Should(Equal(newRev))
 	g.Eventually(revisionExists(ctx, c, oldRev), 2*waitFor, 250*time.Millisecond).Should(BeFalse())
 }
@@ -265,45 +251,29 @@ func TestIstio_UpdateWorkloadsStopsOnABatchTimeout(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	c := cluster.Client
-	injector, err := framework.StartInjector(ctx, c)
-	g.Expect(err).NotTo(HaveOccurred())
-	defer injector.Stop()
-	op, err := cluster.StartOperator(t.TempDir(), "operator")
-	g.Expect(err).NotTo(HaveOccurred())
-	defer op.Stop()
-	defer op.DumpLogOnFailure(t)
-
 	const (
 		name   = "slow"
 		oldRev = "slow-v1-30-0"
 		newRev = "slow-v1-31-0"
 		app    = "slow-app"
 	)
-	g.Expect(client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-slow"}}))).To(Succeed())
-	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: sailv1.IstioSpec{
-		Version: "v1.30-latest", Namespace: "istio-slow",
-		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased, UpdateWorkloads: true,
-			WorkloadMigration: &sailv1.WorkloadMigrationConfig{BatchSize: ptr.To[int32](1), BatchTimeoutSeconds: ptr.To[int32](3),
-				DelayBetweenBatchesSeconds: ptr.To[int32](0)}},
-		Values: &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
-	}}
-	g.Expect(c.Create(ctx, istio)).To(Succeed())
-	defer func() { _ = c.Delete(ctx, istio) }()
-	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
-	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app, Labels: map[string]string{"istio.io/rev": oldRev}}})).To(Succeed())
-	defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app}}) }()
+	startUpdateWorkloads(t, name, "istio-slow", func(us *sailv1.IstioUpdateStrategy) {
+		us.WorkloadMigration = &sailv1.WorkloadMigrationConfig{BatchSize: ptr.To[int32](1), BatchTimeoutSeconds: ptr.To[int32](3),
+			DelayBetweenBatchesSeconds: ptr.To[int32](0)}
+	})
+	createAppNamespace(t, app, map[string]string{"istio.io/rev": oldRev})
 	// app-0 (first in the batch order) asks for a node that does not exist: its pods stay Pending, injected.
 	createDeployments(ctx, g, c, app, 3, func(d *appsv1.Deployment) {
 		if d.Name == "app-0" {
 			d.Spec.Template.Spec.NodeSelector = map[string]string{"sail-e2e/no-such-node": "true"}
 		}
 	})
-	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: 3}))
+	g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: 3}))
 
 	setIstio(ctx, g, c, name, func(i *sailv1.Istio) { i.Spec.Version = "v1.31-latest" })
 	g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(And(
 		HavePrefix("False BatchTimedOut"), ContainSubstring("Deployment "+app+"/app-0 is not ready")))
-	g.Consistently(func() map[string]int { return podRevisions(ctx, c, app) }, 4*time.Second).Should(
+	g.Consistently(func() map[string]int { return framework.PodsByRevision(ctx, c, app) }, 4*time.Second).Should(
 		Equal(map[string]int{oldRev: 3, newRev: 1}), "only app-0's new pod (Pending): no further batch starts while one is stuck")
 
 	d := &appsv1.Deployment{}
@@ -312,7 +282,7 @@ func TestIstio_UpdateWorkloadsStopsOnABatchTimeout(t *testing.T) {
 	d.Spec.Template.Spec.NodeSelector = nil
 	g.Expect(c.Patch(ctx, d, patch)).To(Succeed())
 	g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(HavePrefix("True WorkloadsMigrated"))
-	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{newRev: 3}))
+	g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, app) }, waitFor).Should(Equal(map[string]int{newRev: 3}))
 }
 
 // TestIstio_UpdateWorkloadsSurvivesAnOperatorCrash kills the operator while a batch rolls out: a new operator
@@ -321,35 +291,19 @@ func TestIstio_UpdateWorkloadsSurvivesAnOperatorCrash(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	c := cluster.Client
-	injector, err := framework.StartInjector(ctx, c)
-	g.Expect(err).NotTo(HaveOccurred())
-	defer injector.Stop()
-	op, err := cluster.StartOperator(t.TempDir(), "operator")
-	g.Expect(err).NotTo(HaveOccurred())
-	defer op.Stop()
-	defer op.DumpLogOnFailure(t)
-
 	const (
 		name   = "crash-mig"
 		oldRev = "crash-mig-v1-30-0"
 		newRev = "crash-mig-v1-31-0"
 		app    = "crash-mig-app"
 	)
-	g.Expect(client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-crash-mig"}}))).To(Succeed())
-	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: sailv1.IstioSpec{
-		Version: "v1.30-latest", Namespace: "istio-crash-mig",
-		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased, UpdateWorkloads: true,
-			InactiveRevisionDeletionGracePeriodSeconds: ptr.To[int64](1),
-			WorkloadMigration:                          &sailv1.WorkloadMigrationConfig{BatchSize: ptr.To[int32](2), DelayBetweenBatchesSeconds: ptr.To[int32](1)}},
-		Values: &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
-	}}
-	g.Expect(c.Create(ctx, istio)).To(Succeed())
-	defer func() { _ = c.Delete(ctx, istio) }()
-	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
-	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app, Labels: map[string]string{"istio.io/rev": oldRev}}})).To(Succeed())
-	defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app}}) }()
+	op := startUpdateWorkloads(t, name, "istio-crash-mig", func(us *sailv1.IstioUpdateStrategy) {
+		us.InactiveRevisionDeletionGracePeriodSeconds = ptr.To[int64](1)
+		us.WorkloadMigration = &sailv1.WorkloadMigrationConfig{BatchSize: ptr.To[int32](2), DelayBetweenBatchesSeconds: ptr.To[int32](1)}
+	})
+	createAppNamespace(t, app, map[string]string{"istio.io/rev": oldRev})
 	createDeployments(ctx, g, c, app, 6)
-	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: 6}))
+	g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: 6}))
 
 	setIstio(ctx, g, c, name, func(i *sailv1.Istio) { i.Spec.Version = "v1.31-latest" })
 	g.Eventually(func() int {
@@ -366,7 +320,7 @@ func TestIstio_UpdateWorkloadsSurvivesAnOperatorCrash(t *testing.T) {
 	defer op2.Stop()
 	defer op2.DumpLogOnFailure(t)
 	g.Eventually(migrationCondition(ctx, c, name), 2*waitFor).Should(HavePrefix("True WorkloadsMigrated"))
-	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{newRev: 6}))
+	g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, app) }, waitFor).Should(Equal(map[string]int{newRev: 6}))
 	g.Eventually(revisionExists(ctx, c, oldRev), waitFor, 250*time.Millisecond).Should(BeFalse())
 	cur := &sailv1.Istio{}
 	g.Expect(c.Get(ctx, client.ObjectKey{Name: name}, cur)).To(Succeed())
@@ -382,33 +336,17 @@ func TestIstio_UpdateWorkloadsMovesIstioInjectionNamespaces(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	c := cluster.Client
-	injector, err := framework.StartInjector(ctx, c)
-	g.Expect(err).NotTo(HaveOccurred())
-	defer injector.Stop()
-	op, err := cluster.StartOperator(t.TempDir(), "operator")
-	g.Expect(err).NotTo(HaveOccurred())
-	defer op.Stop()
-	defer op.DumpLogOnFailure(t)
-
 	const (
 		name   = "default"
 		oldRev = "default-v1-30-0"
 		newRev = "default-v1-31-0"
 		app    = "injection-app"
 	)
-	g.Expect(client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-injection-e2e"}}))).To(Succeed())
-	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: sailv1.IstioSpec{
-		Version: "v1.30-latest", Namespace: "istio-injection-e2e",
-		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased, UpdateWorkloads: true,
-			InactiveRevisionDeletionGracePeriodSeconds: ptr.To[int64](1)},
-		Values: &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
-	}}
-	g.Expect(c.Create(ctx, istio)).To(Succeed())
-	defer func() { _ = c.Delete(ctx, istio) }()
-	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
+	startUpdateWorkloads(t, name, "istio-injection-e2e", func(us *sailv1.IstioUpdateStrategy) {
+		us.InactiveRevisionDeletionGracePeriodSeconds = ptr.To[int64](1)
+	})
 	g.Eventually(tagState(ctx, c, "default"), waitFor).Should(ContainSubstring(oldRev))
-	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app, Labels: map[string]string{"istio-injection": "enabled"}}})).To(Succeed())
-	defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: app}}) }()
+	createAppNamespace(t, app, map[string]string{"istio-injection": "enabled"})
 	createDeployments(ctx, g, c, app, 3)
 	// A StatefulSet and a DaemonSet move too.
 	labels := map[string]string{"app": "db"}
@@ -425,10 +363,10 @@ func TestIstio_UpdateWorkloadsMovesIstioInjectionNamespaces(t *testing.T) {
 	nodes := &corev1.NodeList{}
 	g.Expect(c.List(ctx, nodes)).To(Succeed())
 	total := 3 + 2 + len(nodes.Items)
-	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: total}))
+	g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, app) }, waitFor).Should(Equal(map[string]int{oldRev: total}))
 
 	setIstio(ctx, g, c, name, func(i *sailv1.Istio) { i.Spec.Version = "v1.31-latest" })
-	g.Eventually(func() map[string]int { return podRevisions(ctx, c, app) }, 2*waitFor).Should(Equal(map[string]int{newRev: total}))
+	g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, app) }, 2*waitFor).Should(Equal(map[string]int{newRev: total}))
 	g.Eventually(migrationCondition(ctx, c, name), waitFor).Should(HavePrefix("True WorkloadsMigrated"))
 	cur := &sailv1.Istio{}
 	g.Expect(c.Get(ctx, client.ObjectKey{Name: name}, cur)).To(Succeed())

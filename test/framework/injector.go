@@ -398,3 +398,22 @@ func randomSerial() *big.Int {
 	}
 	return n
 }
+
+// PodsByRevision counts the pods of the namespaces that are not terminating by the revision that injected them
+// (their istio.io/rev annotation; "" for none). A failed list shows as a key starting with "error: ".
+func PodsByRevision(ctx context.Context, c client.Client, namespaces ...string) map[string]int {
+	out := map[string]int{}
+	for _, ns := range namespaces {
+		pods := &corev1.PodList{}
+		if err := c.List(ctx, pods, client.InNamespace(ns)); err != nil {
+			out["error: "+err.Error()]++
+			continue
+		}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp.IsZero() {
+				out[p.Annotations[revision.LabelRev]]++
+			}
+		}
+	}
+	return out
+}
