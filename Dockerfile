@@ -5,7 +5,7 @@
 #     -t ghcr.io/sail-mesh/sail-operator:<version> .
 #
 # Multi-platform: docker buildx build --platform linux/amd64,linux/arm64 ... (the builder cross-compiles).
-# internal/packaging/dockerfile_test.go checks this file's structure, since images are not built in CI.
+# internal/devtools/packaging/dockerfile_test.go checks this file's structure, since images are not built in CI.
 
 ARG GO_IMAGE=golang:1.26
 ARG BASE_IMAGE=gcr.io/distroless/static:nonroot

@@ -7,7 +7,7 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/sail-mesh/sail/internal/operator.Version=$(VERSION) -X github.com/sail-mesh/sail/internal/operator.Commit=$(COMMIT) \
-	-X github.com/sail-mesh/sail/internal/sailctl.Version=$(VERSION) -X github.com/sail-mesh/sail/internal/sailctl.Commit=$(COMMIT)
+	-X github.com/sail-mesh/sail/internal/cli/sailctl.Version=$(VERSION) -X github.com/sail-mesh/sail/internal/cli/sailctl.Commit=$(COMMIT)
 API_FILES := $(wildcard api/v1/*_types.go)
 export KUBEBUILDER_ASSETS := $(BIN)
 
@@ -63,7 +63,7 @@ bench: tools resources ## Run the benchmarks; figures go to _output/bench-*.txt 
 	@mkdir -p _output
 	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/... | tee _output/bench.txt
 	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -run '^$$' -bench 'NoopReconcile' -benchtime 300x -timeout 10m ./test/bench/... | tee -a _output/bench.txt
-	$(GO) test -run '^$$' -bench 'Render' -benchmem ./internal/render/ | tee -a _output/bench.txt
+	$(GO) test -run '^$$' -bench 'Render' -benchmem ./internal/pipeline/render/ | tee -a _output/bench.txt
 	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -count=1 -run '^TestLeader_' -timeout 10m ./test/e2e/
 	cat _output/bench-leader.txt | tee -a _output/bench.txt
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cluster.sh manages the local kwok test cluster (internal/localcluster).
+# cluster.sh manages the local kwok test cluster (internal/devtools/localcluster).
 #
 #   hack/cluster.sh up [--name sail] [--nodes 3] [--audit-policy FILE]
 #                                    builds the binaries if needed (hack/tools.sh),

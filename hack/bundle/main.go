@@ -1,6 +1,6 @@
 // Command bundle generates the OLM bundle: bundle/manifests (ClusterServiceVersion, Sail's CRDs, the metrics
 // Service and metrics reader ClusterRole), bundle/metadata/annotations.yaml and bundle.Dockerfile, from the Helm
-// chart, the generated CRDs and RBAC, config/samples and resources/versions.yaml (see internal/packaging). The
+// chart, the generated CRDs and RBAC, config/samples and resources/versions.yaml (see internal/devtools/packaging). The
 // committed bundle uses the chart's appVersion; a release can generate another version and image elsewhere.
 //
 // Usage (from the repository root): go run ./hack/bundle [-version 0.2.0] [-image registry/sail-operator:0.2.0] [-out dir]
@@ -12,7 +12,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/sail-mesh/sail/internal/packaging"
+	"github.com/sail-mesh/sail/internal/devtools/packaging"
 )
 
 func main() {

@@ -1,6 +1,6 @@
 // Command chartcrds copies the generated CRDs (config/crd/bases) and RBAC (config/rbac/role.yaml) into the Helm
 // chart (deploy/chart/files), so that the chart installs exactly what controller-gen generated. It runs in
-// `make gen`, after controller-gen; internal/packaging's tests fail when the copies differ from the originals.
+// `make gen`, after controller-gen; internal/devtools/packaging's tests fail when the copies differ from the originals.
 //
 // Usage (from the repository root): go run ./hack/chartcrds
 package main

@@ -13,7 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/sail-mesh/sail/internal/versions"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
 // chartSources maps Sail's chart folder names to their folders in the istio.io/istio module.

@@ -1,5 +1,5 @@
 // Command localcluster starts, stops and locates the local kwok test cluster
-// (see internal/localcluster). It is what hack/cluster.sh and the Makefile's
+// (see internal/devtools/localcluster). It is what hack/cluster.sh and the Makefile's
 // cluster-up / cluster-down targets run.
 //
 // Usage:
@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sail-mesh/sail/internal/localcluster"
+	"github.com/sail-mesh/sail/internal/devtools/localcluster"
 )
 
 func main() {

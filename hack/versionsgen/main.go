@@ -12,7 +12,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/sail-mesh/sail/internal/versions"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
 func main() {

@@ -12,9 +12,9 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/apply"
-	"github.com/sail-mesh/sail/internal/migration"
-	"github.com/sail-mesh/sail/internal/render"
+	"github.com/sail-mesh/sail/internal/mesh/workloads"
+	"github.com/sail-mesh/sail/internal/pipeline/apply"
+	"github.com/sail-mesh/sail/internal/pipeline/render"
 )
 
 var (
@@ -41,12 +41,12 @@ type Collector struct {
 	renderer *render.Renderer
 	applier  *apply.Manager
 	reader   client.Reader
-	migrator *migration.Migrator
+	migrator *workloads.Migrator
 }
 
 // Register adds Sail's metrics to controller-runtime's registry, served on the operator's metrics endpoint. In a
 // process that runs several operators (tests) the first one registered is reported.
-func Register(renderer *render.Renderer, applier *apply.Manager, reader client.Reader, migrator *migration.Migrator) error {
+func Register(renderer *render.Renderer, applier *apply.Manager, reader client.Reader, migrator *workloads.Migrator) error {
 	err := crmetrics.Registry.Register(&Collector{renderer: renderer, applier: applier, reader: reader, migrator: migrator})
 	if are := (prometheus.AlreadyRegisteredError{}); errors.As(err, &are) {
 		return nil

@@ -11,9 +11,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/apply"
-	"github.com/sail-mesh/sail/internal/migration"
-	"github.com/sail-mesh/sail/internal/render"
+	"github.com/sail-mesh/sail/internal/mesh/workloads"
+	"github.com/sail-mesh/sail/internal/pipeline/apply"
+	"github.com/sail-mesh/sail/internal/pipeline/render"
 )
 
 func TestCollector(t *testing.T) {
@@ -30,7 +30,7 @@ func TestCollector(t *testing.T) {
 	r := render.New(nil)
 	_, err := r.Render(render.Input{Version: "v1.31.0", Chart: "istiod", Release: "default", Namespace: "istio-system"})
 	g.Expect(err).NotTo(HaveOccurred())
-	col := &Collector{renderer: r, applier: apply.NewManager(c, c, scheme, "test"), reader: c, migrator: &migration.Migrator{}}
+	col := &Collector{renderer: r, applier: apply.NewManager(c, c, scheme, "test"), reader: c, migrator: &workloads.Migrator{}}
 	reg := prometheus.NewRegistry()
 	g.Expect(reg.Register(col)).To(Succeed())
 	g.Expect(testutil.GatherAndCompare(reg, strings.NewReader(`

@@ -23,19 +23,19 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/apply"
 	istioctrl "github.com/sail-mesh/sail/internal/controller/istio"
 	"github.com/sail-mesh/sail/internal/controller/istiocni"
 	"github.com/sail-mesh/sail/internal/controller/istiorevision"
 	"github.com/sail-mesh/sail/internal/controller/revisiontag"
 	"github.com/sail-mesh/sail/internal/controller/ztunnel"
-	"github.com/sail-mesh/sail/internal/istiocrds"
+	"github.com/sail-mesh/sail/internal/mesh/istiocrds"
+	"github.com/sail-mesh/sail/internal/mesh/revision"
+	"github.com/sail-mesh/sail/internal/mesh/workloads"
 	"github.com/sail-mesh/sail/internal/metrics"
-	"github.com/sail-mesh/sail/internal/migration"
-	"github.com/sail-mesh/sail/internal/render"
-	"github.com/sail-mesh/sail/internal/revision"
-	"github.com/sail-mesh/sail/internal/values"
-	"github.com/sail-mesh/sail/internal/versions"
+	"github.com/sail-mesh/sail/internal/pipeline/apply"
+	"github.com/sail-mesh/sail/internal/pipeline/render"
+	"github.com/sail-mesh/sail/internal/pipeline/values"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
 // FieldManager is the server-side apply field manager of everything the operator writes.
@@ -65,7 +65,7 @@ func CacheOptions() cache.Options {
 			&sailv1.IstioCNI{}:         {Label: labels.Everything()},
 			&sailv1.ZTunnel{}:          {Label: labels.Everything()},
 			nsMeta:                     {Label: labels.Everything(), Transform: stripManagedFields},
-			// Every pod, trimmed to metadata and phase, for revision usage (internal/revision).
+			// Every pod, trimmed to metadata and phase, for revision usage (internal/mesh/revision).
 			&corev1.Pod{}: {Label: labels.Everything(), Transform: revision.TrimPod},
 		},
 	}
@@ -145,7 +145,7 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	}
 	applier := apply.NewManager(mgr.GetClient(), mgr.GetClient(), scheme, FieldManager)
 	recorder := mgr.GetEventRecorder("sail-operator")
-	migrator := &migration.Migrator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}
+	migrator := &workloads.Migrator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}
 	if err := metrics.Register(renderer, applier, mgr.GetClient(), migrator); err != nil {
 		return nil, fmt.Errorf("registering metrics: %w", err)
 	}

@@ -10,7 +10,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/sail-mesh/sail/internal/values"
+	"github.com/sail-mesh/sail/internal/pipeline/values"
 )
 
 // Options are the operator's command-line settings.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sail-mesh/sail/internal/versions"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
 // Build information, stamped with -ldflags "-X github.com/sail-mesh/sail/internal/operator.Version=...".

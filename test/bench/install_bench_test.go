@@ -17,13 +17,13 @@ import (
 	"sigs.k8s.io/yaml"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/apply"
-	"github.com/sail-mesh/sail/internal/istiocrds"
+	"github.com/sail-mesh/sail/internal/devtools/testenv"
+	"github.com/sail-mesh/sail/internal/mesh/istiocrds"
 	"github.com/sail-mesh/sail/internal/operator"
-	"github.com/sail-mesh/sail/internal/render"
-	"github.com/sail-mesh/sail/internal/testenv"
-	"github.com/sail-mesh/sail/internal/values"
-	"github.com/sail-mesh/sail/internal/versions"
+	"github.com/sail-mesh/sail/internal/pipeline/apply"
+	"github.com/sail-mesh/sail/internal/pipeline/render"
+	"github.com/sail-mesh/sail/internal/pipeline/values"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
 	"github.com/sail-mesh/sail/test/framework"
 )
 

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/testenv"
+	"github.com/sail-mesh/sail/internal/devtools/testenv"
 )
 
 func cpuTime() time.Duration {

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/apply"
+	"github.com/sail-mesh/sail/internal/pipeline/apply"
 )
 
 // nodeAgentReady returns "True: ..." once the IstioCNI or ZTunnel obj is ready for its current spec.

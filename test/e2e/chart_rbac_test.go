@@ -16,9 +16,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/devtools/packaging"
+	"github.com/sail-mesh/sail/internal/devtools/testenv"
 	"github.com/sail-mesh/sail/internal/operator"
-	"github.com/sail-mesh/sail/internal/packaging"
-	"github.com/sail-mesh/sail/internal/testenv"
 	"github.com/sail-mesh/sail/test/framework"
 )
 

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/migration"
+	"github.com/sail-mesh/sail/internal/mesh/workloads"
 	"github.com/sail-mesh/sail/test/framework"
 )
 
@@ -132,7 +132,7 @@ func TestIstio_UpdateWorkloadsMovesDeploymentsInBatches(t *testing.T) {
 	for _, ns := range append(apps, optOut) {
 		labels := map[string]string{"istio.io/rev": oldRev}
 		if ns == optOut {
-			labels[migration.LabelOptOut] = "disabled"
+			labels[workloads.LabelOptOut] = "disabled"
 		}
 		createAppNamespace(t, ns, labels)
 	}
@@ -193,7 +193,7 @@ func TestIstio_UpdateWorkloadsMovesDeploymentsInBatches(t *testing.T) {
 		g.Expect(framework.PodsByRevision(ctx, c, optOut)).To(Equal(map[string]int{oldRev: 1}))
 		d := &appsv1.Deployment{}
 		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: optOut, Name: "app-0"}, d)).To(Succeed())
-		g.Expect(d.Spec.Template.Annotations).NotTo(HaveKey(migration.AnnotationMigratedTo))
+		g.Expect(d.Spec.Template.Annotations).NotTo(HaveKey(workloads.AnnotationMigratedTo))
 		g.Expect(migrationCondition(ctx, c, name)()).To(ContainSubstring("Deployment mig-optout/app-0: its namespace opted out"))
 		g.Consistently(revisionExists(ctx, c, oldRev), time.Duration(grace+2)*time.Second).Should(BeTrue())
 	})
@@ -236,7 +236,7 @@ func TestIstio_UpdateWorkloadsWaitsForTheNewRevision(t *testing.T) {
 	}, 8*time.Second, 500*time.Millisecond).Should(Equal(oldRev + fmt.Sprint(map[string]int{oldRev: 2})))
 	d := &appsv1.Deployment{}
 	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: app, Name: "app-0"}, d)).To(Succeed())
-	g.Expect(d.Spec.Template.Annotations).NotTo(HaveKey(migration.AnnotationMigratedTo))
+	g.Expect(d.Spec.Template.Annotations).NotTo(HaveKey(workloads.AnnotationMigratedTo))
 	g.Expect(revisionExists(ctx, c, oldRev)()).To(BeTrue())
 
 	setIstio(ctx, g, c, name, func(i *sailv1.Istio) { i.Spec.Values.Pilot = nil })

@@ -17,10 +17,10 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/sail-mesh/sail/internal/localcluster"
-	"github.com/sail-mesh/sail/internal/manifest"
+	"github.com/sail-mesh/sail/internal/devtools/localcluster"
+	"github.com/sail-mesh/sail/internal/devtools/testenv"
 	"github.com/sail-mesh/sail/internal/operator"
-	"github.com/sail-mesh/sail/internal/testenv"
+	"github.com/sail-mesh/sail/internal/pipeline/manifest"
 )
 
 // Cluster is a running local cluster with Sail's CRDs.

@@ -33,7 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/revision"
+	"github.com/sail-mesh/sail/internal/mesh/revision"
 )
 
 // InjectorFieldManager is the field manager of the injector's caBundle patches.

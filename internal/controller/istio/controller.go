@@ -23,11 +23,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/migration"
-	"github.com/sail-mesh/sail/internal/revision"
-	"github.com/sail-mesh/sail/internal/status"
-	"github.com/sail-mesh/sail/internal/values"
-	"github.com/sail-mesh/sail/internal/versions"
+	"github.com/sail-mesh/sail/internal/mesh/revision"
+	"github.com/sail-mesh/sail/internal/mesh/workloads"
+	"github.com/sail-mesh/sail/internal/pipeline/status"
+	"github.com/sail-mesh/sail/internal/pipeline/values"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
 // The Istio controller creates and deletes the managed default IstioRevisionTag.
@@ -47,7 +47,7 @@ type Reconciler struct {
 	Recorder events.EventRecorder
 	// Migrator moves workloads to the active revision when spec.updateStrategy.updateWorkloads is true; nil
 	// turns that off.
-	Migrator *migration.Migrator
+	Migrator *workloads.Migrator
 }
 
 // Reconcile moves one Istio towards its spec.

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/testenv"
+	"github.com/sail-mesh/sail/internal/devtools/testenv"
 )
 
 func unstructuredIstio(name string, spec map[string]any) *unstructured.Unstructured {

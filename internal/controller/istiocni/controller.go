@@ -25,13 +25,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/apply"
-	"github.com/sail-mesh/sail/internal/lifecycle"
-	"github.com/sail-mesh/sail/internal/readiness"
-	"github.com/sail-mesh/sail/internal/render"
-	"github.com/sail-mesh/sail/internal/status"
-	"github.com/sail-mesh/sail/internal/values"
-	"github.com/sail-mesh/sail/internal/versions"
+	"github.com/sail-mesh/sail/internal/controller/lifecycle"
+	"github.com/sail-mesh/sail/internal/pipeline/apply"
+	"github.com/sail-mesh/sail/internal/pipeline/readiness"
+	"github.com/sail-mesh/sail/internal/pipeline/render"
+	"github.com/sail-mesh/sail/internal/pipeline/status"
+	"github.com/sail-mesh/sail/internal/pipeline/values"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
 // Permissions of this controller (the objects of the cni chart that internal/operator/rbac.go does not cover).

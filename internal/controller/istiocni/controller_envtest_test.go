@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/apply"
-	"github.com/sail-mesh/sail/internal/testenv"
+	"github.com/sail-mesh/sail/internal/devtools/testenv"
+	"github.com/sail-mesh/sail/internal/pipeline/apply"
 )
 
 const timeout = 30 * time.Second

@@ -2,8 +2,8 @@ package istiocni
 
 import (
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/values"
-	"github.com/sail-mesh/sail/internal/versions"
+	"github.com/sail-mesh/sail/internal/pipeline/values"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
 // Values returns the Helm values the cni chart is rendered with: Sail's image defaults for the version, then the

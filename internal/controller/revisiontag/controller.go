@@ -29,14 +29,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/apply"
-	"github.com/sail-mesh/sail/internal/lifecycle"
-	"github.com/sail-mesh/sail/internal/render"
-	"github.com/sail-mesh/sail/internal/revision"
-	"github.com/sail-mesh/sail/internal/revisiontags"
-	"github.com/sail-mesh/sail/internal/status"
-	"github.com/sail-mesh/sail/internal/values"
-	"github.com/sail-mesh/sail/internal/versions"
+	"github.com/sail-mesh/sail/internal/controller/lifecycle"
+	"github.com/sail-mesh/sail/internal/mesh/revision"
+	"github.com/sail-mesh/sail/internal/mesh/revisiontags"
+	"github.com/sail-mesh/sail/internal/pipeline/apply"
+	"github.com/sail-mesh/sail/internal/pipeline/render"
+	"github.com/sail-mesh/sail/internal/pipeline/status"
+	"github.com/sail-mesh/sail/internal/pipeline/values"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
 // Permissions of this controller (the webhooks and Services it applies are covered by internal/operator/rbac.go).

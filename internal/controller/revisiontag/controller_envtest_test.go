@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/revisiontags"
-	"github.com/sail-mesh/sail/internal/testenv"
+	"github.com/sail-mesh/sail/internal/devtools/testenv"
+	"github.com/sail-mesh/sail/internal/mesh/revisiontags"
 )
 
 const timeout = 30 * time.Second

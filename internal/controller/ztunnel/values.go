@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/values"
-	"github.com/sail-mesh/sail/internal/versions"
+	"github.com/sail-mesh/sail/internal/pipeline/values"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
 // MinimumVersion is the oldest Istio minor version whose ztunnel chart Sail installs.

@@ -1,0 +1,262 @@
+package ossm2
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"sigs.k8s.io/yaml"
+
+	crds "github.com/sail-mesh/sail/config/crd"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
+)
+
+// builtinTypes are the Kubernetes kinds the conversion generates, checked offline by decoding them strictly into
+// their Go types (field names and value types; not the API server's semantic checks).
+var builtinTypes = map[schema.GroupVersionKind]reflect.Type{
+	{Version: "v1", Kind: "Namespace"}:                                       reflect.TypeFor[corev1.Namespace](),
+	{Version: "v1", Kind: "Service"}:                                         reflect.TypeFor[corev1.Service](),
+	{Version: "v1", Kind: "ServiceAccount"}:                                  reflect.TypeFor[corev1.ServiceAccount](),
+	{Group: "apps", Version: "v1", Kind: "Deployment"}:                       reflect.TypeFor[appsv1.Deployment](),
+	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role"}:        reflect.TypeFor[rbacv1.Role](),
+	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"}: reflect.TypeFor[rbacv1.RoleBinding](),
+	{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"}:   reflect.TypeFor[autoscalingv2.HorizontalPodAutoscaler](),
+}
+
+// crdSchema validates objects of one kind and version of a CRD the way the API server does: pruning (unknown
+// fields), defaulting, OpenAPI schema validation (types, enums, patterns) and CEL rules.
+type crdSchema struct {
+	namespaced bool
+	structural *structuralschema.Structural
+	validator  apiservervalidation.SchemaValidator
+	cel        *cel.Validator
+}
+
+// SchemaSet holds the schemas offline validation uses.
+type SchemaSet struct {
+	crds map[schema.GroupVersionKind]*crdSchema
+	// sources says where the schemas came from, for the report.
+	sources []string
+}
+
+// OfflineOptions say where offline validation takes its schemas from.
+type OfflineOptions struct {
+	// CRDDir, when set, is a folder of CRD files (e.g. config/crd/bases) used instead of the embedded Sail CRDs.
+	CRDDir string
+	// IstioVersion is the Istio version whose CRDs (security.istio.io, telemetry.istio.io, ...) are used, from the
+	// charts embedded in Sail.
+	IstioVersion string
+}
+
+// LoadSchemas loads the Sail CRDs (embedded, or from opts.CRDDir) and Istio's CRDs of opts.IstioVersion.
+func LoadSchemas(opts OfflineOptions) (*SchemaSet, error) {
+	s := &SchemaSet{crds: map[schema.GroupVersionKind]*crdSchema{}}
+	if opts.CRDDir != "" {
+		entries, err := os.ReadDir(opts.CRDDir)
+		if err != nil {
+			return nil, fmt.Errorf("reading the CRD folder: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() || (!strings.HasSuffix(e.Name(), ".yaml") && !strings.HasSuffix(e.Name(), ".yml")) {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(opts.CRDDir, e.Name()))
+			if err != nil {
+				return nil, err
+			}
+			if err := s.add(data); err != nil {
+				return nil, fmt.Errorf("%s: %w", e.Name(), err)
+			}
+		}
+		s.sources = append(s.sources, "the CRDs in "+opts.CRDDir)
+	} else {
+		files, err := fs.Glob(crds.FS, "bases/*.yaml")
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			data, err := fs.ReadFile(crds.FS, f)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.add(data); err != nil {
+				return nil, fmt.Errorf("embedded %s: %w", f, err)
+			}
+		}
+		s.sources = append(s.sources, "the Sail CRDs embedded in sailctl")
+	}
+	if opts.IstioVersion != "" {
+		base, err := versions.ChartFS(opts.IstioVersion, versions.ChartBase)
+		if err == nil {
+			var data []byte
+			if data, err = fs.ReadFile(base, "files/crd-all.gen.yaml"); err == nil {
+				err = s.add(data)
+			}
+		}
+		if err != nil {
+			s.sources = append(s.sources, fmt.Sprintf("(Istio %s CRDs unavailable: %v)", opts.IstioVersion, err))
+		} else {
+			s.sources = append(s.sources, "the CRDs of Istio "+opts.IstioVersion)
+		}
+	}
+	return s, nil
+}
+
+// add loads every CRD of a (multi-document) YAML file.
+func (s *SchemaSet) add(data []byte) error {
+	reader := utilyaml.NewYAMLReader(bufioReader(data))
+	for {
+		doc, err := reader.Read()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.Unmarshal(doc, crd); err != nil {
+			return err
+		}
+		if crd.Kind != "CustomResourceDefinition" {
+			continue
+		}
+		for _, v := range crd.Spec.Versions {
+			if !v.Served || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+				continue
+			}
+			internal := &apiextensions.JSONSchemaProps{}
+			if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(
+				v.Schema.OpenAPIV3Schema, internal, nil); err != nil {
+				return err
+			}
+			st, err := structuralschema.NewStructural(internal)
+			if err != nil {
+				return fmt.Errorf("schema of %s %s is not structural: %w", crd.Name, v.Name, err)
+			}
+			validator, _, err := apiservervalidation.NewSchemaValidator(internal)
+			if err != nil {
+				return err
+			}
+			gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: crd.Spec.Names.Kind}
+			s.crds[gvk] = &crdSchema{
+				namespaced: crd.Spec.Scope == apiextensionsv1.NamespaceScoped,
+				structural: st,
+				validator:  validator,
+				cel:        cel.NewValidator(st, true, celconfig.PerCallLimit),
+			}
+		}
+	}
+}
+
+// ValidateOffline validates each object against its CRD schema (Sail and Istio kinds) or its Go type (Kubernetes
+// kinds); objects of other kinds are skipped.
+func ValidateOffline(objects []Object, set *SchemaSet) *ValidationReport {
+	rep := &ValidationReport{Mode: "offline", Against: strings.Join(set.sources, " and ")}
+	for _, o := range objects {
+		res := ValidationResult{Object: o.Ref()}
+		gvk := o.GroupVersionKind()
+		switch {
+		case set.crds[gvk] != nil:
+			res.Messages = set.crds[gvk].validate(o.Object)
+		case builtinTypes[gvk] != nil:
+			res.Messages = validateBuiltin(o.Object, builtinTypes[gvk])
+		default:
+			res.Status = ValidationSkipped
+			res.Messages = []string{skipReason(gvk)}
+			rep.Results = append(rep.Results, res)
+			continue
+		}
+		res.Messages = append(validateName(o), res.Messages...)
+		res.Status = ValidationValid
+		if len(res.Messages) > 0 {
+			res.Status = ValidationRejected
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	return rep
+}
+
+func skipReason(gvk schema.GroupVersionKind) string {
+	switch {
+	case gvk.Group == "sailoperator.io" && gvk.Kind == "IstioCNI":
+		return "no IstioCNI CRD is embedded in this build of sailctl: not validated"
+	case gvk.Group == "route.openshift.io":
+		return "OpenShift Route schemas are not embedded: not validated (use --validate against an OpenShift " +
+			"cluster)"
+	default:
+		return fmt.Sprintf("no schema for %s: not validated", gvk)
+	}
+}
+
+func validateName(o Object) []string {
+	var msgs []string
+	for _, m := range validation.IsDNS1123Subdomain(o.GetName()) {
+		msgs = append(msgs, "metadata.name: "+m)
+	}
+	return msgs
+}
+
+func (c *crdSchema) validate(obj map[string]any) []string {
+	u := runtime.DeepCopyJSON(obj)
+	var msgs []string
+	unknown := pruning.PruneWithOptions(u, c.structural, true, structuralschema.UnknownFieldPathOptions{
+		TrackUnknownFieldPaths: true})
+	for _, p := range unknown {
+		msgs = append(msgs, fmt.Sprintf("%s: unknown field", p))
+	}
+	structuraldefaulting.Default(u, c.structural)
+	for _, e := range apiservervalidation.ValidateCustomResource(nil, u, c.validator) {
+		msgs = append(msgs, e.Error())
+	}
+	if c.cel != nil {
+		errs, _ := c.cel.Validate(context.Background(), nil, c.structural, u, nil, celconfig.RuntimeCELCostBudget)
+		for _, e := range errs {
+			msgs = append(msgs, e.Error())
+		}
+	}
+	sort.Strings(msgs)
+	return msgs
+}
+
+func validateBuiltin(obj map[string]any, t reflect.Type) []string {
+	tree, err := decodeJSONTree(mustJSON(obj))
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var msgs []string
+	for _, p := range checkTree(tree, t, nil) {
+		msg := p.Message
+		if p.Unknown {
+			msg = "unknown field"
+		}
+		msgs = append(msgs, fmt.Sprintf("%s: %s", p.Path, msg))
+	}
+	return msgs
+}

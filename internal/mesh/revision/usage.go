@@ -1,0 +1,211 @@
+// Package revision knows which control plane revision a namespace or pod uses, indexes that incrementally in the
+// operator's cache, and decides when an unused revision may be pruned.
+package revision
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/pipeline/status"
+)
+
+// Labels and annotations Istio uses to select a revision.
+const (
+	// LabelRev selects a revision (or tag) on a namespace or pod; as a pod annotation it records the revision
+	// that injected the pod.
+	LabelRev = "istio.io/rev"
+	// LabelInjection=enabled on a namespace selects the default revision.
+	LabelInjection = "istio-injection"
+	// LabelSidecarInject=true on a pod asks for injection by the default revision.
+	LabelSidecarInject = "sidecar.istio.io/inject"
+)
+
+// Index names of the operator's cache.
+const (
+	// IndexNamespaceRevision indexes namespaces by the revision they select.
+	IndexNamespaceRevision = "sail.revision.namespace"
+	// IndexPodRevision indexes running pods by the revision they use.
+	IndexPodRevision = "sail.revision.pod"
+)
+
+// NamespaceRevision returns the revision a namespace selects: istio-injection=enabled means the default revision
+// and wins over istio.io/rev; "" when it selects none.
+func NamespaceRevision(labels map[string]string) string {
+	if labels[LabelInjection] == "enabled" {
+		return sailv1.DefaultRevision
+	}
+	if labels[LabelInjection] == "disabled" {
+		return ""
+	}
+	return labels[LabelRev]
+}
+
+// PodRevision returns the revision a pod uses: the istio.io/rev annotation injection wrote, else (unless the pod
+// opted out with sidecar.istio.io/inject=false) its own istio.io/rev label, else the default revision when it asks
+// for injection; "" for none. Pods that have completed use nothing.
+func PodRevision(pod *corev1.Pod) string {
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return ""
+	}
+	if rev := pod.Annotations[LabelRev]; rev != "" {
+		return rev
+	}
+	if pod.Labels[LabelSidecarInject] == "false" {
+		return "" // opted out of injection, e.g. istiod's own pods, which carry their revision's label
+	}
+	if rev := pod.Labels[LabelRev]; rev != "" {
+		return rev
+	}
+	if pod.Labels[LabelSidecarInject] == "true" {
+		return sailv1.DefaultRevision
+	}
+	return ""
+}
+
+// TrimPod keeps only what usage tracking needs of a pod (metadata and phase), so caching every pod stays cheap.
+func TrimPod(obj any) (any, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	return &corev1.Pod{
+		TypeMeta: pod.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID,
+			ResourceVersion: pod.ResourceVersion, Labels: pod.Labels, Annotations: pod.Annotations,
+			DeletionTimestamp: pod.DeletionTimestamp, OwnerReferences: pod.OwnerReferences},
+		Status: corev1.PodStatus{Phase: pod.Status.Phase},
+	}, nil
+}
+
+// IndexNamespace is the cache index function for namespaces (metadata-only objects).
+func IndexNamespace(o client.Object) []string {
+	if rev := NamespaceRevision(o.GetLabels()); rev != "" {
+		return []string{rev}
+	}
+	return nil
+}
+
+// IndexPod is the cache index function for pods.
+func IndexPod(o client.Object) []string {
+	pod, ok := o.(*corev1.Pod)
+	if !ok {
+		return nil
+	}
+	if rev := PodRevision(pod); rev != "" {
+		return []string{rev}
+	}
+	return nil
+}
+
+// Usage says whether anything uses a revision, and what.
+type Usage struct {
+	// Namespaces and Pods count what selects the revision.
+	Namespaces, Pods int
+}
+
+// InUse tells whether anything uses the revision.
+func (u Usage) InUse() bool { return u.Namespaces+u.Pods > 0 }
+
+// String describes the usage for condition messages. It names the number of namespaces but not of pods, so that
+// pods coming and going do not rewrite the condition (and send a write request) each time.
+func (u Usage) String() string {
+	switch {
+	case u.Namespaces > 0 && u.Pods > 0:
+		return fmt.Sprintf("%d namespaces select this revision and pods use it", u.Namespaces)
+	case u.Namespaces > 0:
+		return fmt.Sprintf("%d namespaces select this revision", u.Namespaces)
+	case u.Pods > 0:
+		return "Pods use this revision"
+	default:
+		return "Nothing uses this revision"
+	}
+}
+
+// Of counts, from the cache's indexes, what uses the revision named rev (or any of its names, e.g. tags).
+func Of(ctx context.Context, reader client.Reader, names ...string) (Usage, error) {
+	var u Usage
+	for _, name := range names {
+		namespaces, err := Namespaces(ctx, reader, name)
+		if err != nil {
+			return Usage{}, err
+		}
+		u.Namespaces += len(namespaces)
+		pods, err := Pods(ctx, reader, name)
+		if err != nil {
+			return Usage{}, err
+		}
+		u.Pods += len(pods)
+	}
+	return u, nil
+}
+
+// Namespaces lists, from the cache's namespace index (metadata only), the namespaces that select the revision
+// (or tag) called name.
+func Namespaces(ctx context.Context, reader client.Reader, name string) ([]metav1.PartialObjectMetadata, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
+	if err := reader.List(ctx, list, client.MatchingFields{IndexNamespaceRevision: name}); err != nil {
+		return nil, fmt.Errorf("listing namespaces that use revision %s: %w", name, err)
+	}
+	return list.Items, nil
+}
+
+// Pods lists, from the cache's pod index, the pods that use the revision (or tag) called name.
+func Pods(ctx context.Context, reader client.Reader, name string) ([]corev1.Pod, error) {
+	list := &corev1.PodList{}
+	if err := reader.List(ctx, list, client.MatchingFields{IndexPodRevision: name}); err != nil {
+		return nil, fmt.Errorf("listing pods that use revision %s: %w", name, err)
+	}
+	return list.Items, nil
+}
+
+// PruneAfter returns when a non-active revision may be deleted: grace after the later of the moment it became
+// inactive and the moment it became unused (rounded up to the second); ok=false while it is in use or its usage is unknown.
+func PruneAfter(rev *sailv1.IstioRevision, inactiveSince time.Time, grace time.Duration) (time.Time, bool) {
+	var inUse *metav1.Condition
+	for i := range rev.Status.Conditions {
+		if rev.Status.Conditions[i].Type == sailv1.ConditionInUse {
+			inUse = &rev.Status.Conditions[i]
+		}
+	}
+	if inUse == nil || inUse.Status != metav1.ConditionFalse || inUse.ObservedGeneration != rev.Generation {
+		return time.Time{}, false
+	}
+	since := inUse.LastTransitionTime.Time
+	if inactiveSince.After(since) {
+		since = inactiveSince
+	}
+	// Both times are stored with one-second resolution (truncated), so the real moment may be up to a second
+	// later: count from the end of that second, so a revision is never deleted before its grace period is over.
+	return since.Add(time.Second).Add(grace), true
+}
+
+// InUse condition reasons.
+const (
+	// ReasonReferencedByWorkloads: namespaces or pods select the revision or tag.
+	ReasonReferencedByWorkloads = "ReferencedByWorkloads"
+	// ReasonNotReferenced: nothing selects the revision or tag.
+	ReasonNotReferenced = "NotReferenced"
+)
+
+// SetInUse sets the InUse condition of a revision or tag (subject) from its usage, or Unknown when usage could not
+// be read (err), which keeps a revision from being pruned. inUseSuffix ends the message when it is in use.
+func SetInUse(conds *[]metav1.Condition, generation int64, usage Usage, err error, subject, inUseSuffix string) {
+	switch {
+	case err != nil:
+		status.Set(conds, generation, sailv1.ConditionInUse, metav1.ConditionUnknown, sailv1.ReasonUsageUnknown,
+			"Cannot tell whether workloads use this "+subject+": "+err.Error())
+	case usage.InUse():
+		status.Set(conds, generation, sailv1.ConditionInUse, metav1.ConditionTrue, ReasonReferencedByWorkloads,
+			usage.String()+inUseSuffix)
+	default:
+		status.Set(conds, generation, sailv1.ConditionInUse, metav1.ConditionFalse, ReasonNotReferenced,
+			"No namespace or pod uses this "+subject+".")
+	}
+}
