@@ -34,8 +34,12 @@ type Cluster struct {
 }
 
 // StartCluster starts (or reuses) the kwok cluster called name with nodes fake nodes, installs Sail's CRDs, and
-// returns it. auditPolicy, when not empty, turns on the API server's audit log.
+// returns it. auditPolicy, when not empty, turns on the API server's audit log. It refuses to start outside a
+// private network namespace (RequirePrivateNetwork).
 func StartCluster(ctx context.Context, name string, nodes int, auditPolicy string) (*Cluster, error) {
+	if err := RequirePrivateNetwork(); err != nil {
+		return nil, err
+	}
 	lc, err := localcluster.Start(ctx, localcluster.Options{Name: name, Nodes: nodes, AuditPolicyFile: auditPolicy,
 		BinDir: filepath.Join(testenv.RepoRoot(), "bin"), WorkDir: filepath.Join(testenv.RepoRoot(), ".cluster")})
 	if err != nil {
