@@ -181,7 +181,12 @@ build_istio_version() {
 		echo "tools.sh: tools/${tool} pins istio.io/istio ${pinned}, resources/versions.yaml names ${module}" >&2
 		return 1
 	fi
-	local flags="-s -w" want stamp_file="${BIN_DIR}/.stamp-${tool}"
+	# Stamp the version in as Istio's release build does (istioctl version, istiod's reported version).
+	local hub pkg=istio.io/istio/pkg/version
+	hub="$(awk -v n="${name}" '/^  - name:/ {cur=$3} /^    hub:/ && cur==n {print $2}' "${ROOT}/resources/versions.yaml")"
+	local flags="-s -w -X ${pkg}.buildVersion=${name#v} -X ${pkg}.buildTag=${name} -X ${pkg}.buildStatus=Clean"
+	flags+=" -X ${pkg}.buildGitRevision=${module##*-} -X ${pkg}.buildHub=${hub}"
+	local want stamp_file="${BIN_DIR}/.stamp-${tool}"
 	want="$(stamp "${tool}" "${flags}")"
 	if [[ -f "${stamp_file}" && "$(cat "${stamp_file}")" == "${want}" && -x "${dir}/pilot-discovery" && -x "${dir}/istioctl" ]]; then
 		printf '%-15s up to date (pilot-discovery istioctl %s) %ds\n' istio "${name}" $((SECONDS - start))
