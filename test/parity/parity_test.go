@@ -1,0 +1,210 @@
+// Package parity checks that Sail installs what `helm template` of the same Istio charts installs for a Helm user
+// who passes the same profile and values: every profile of every supported version, charts base (default
+// revision), istiod, cni and ztunnel, compared object by object. Only Sail's own labels and annotations, owner
+// references, the runtime webhook fields (stripSail) and the intended differences listed below may differ.
+package parity
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/controller/istiocni"
+	"github.com/sail-mesh/sail/internal/controller/ztunnel"
+	"github.com/sail-mesh/sail/internal/pipeline/render"
+	"github.com/sail-mesh/sail/internal/pipeline/values"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
+)
+
+// intended are the differences between Sail and `helm template` that are by design, one line each. Each one
+// normalizes an object of either side (returning false to leave the object out), so nothing else hides behind it.
+var intended = []struct {
+	why       string
+	normalize func(*unstructured.Unstructured) bool
+}{
+	{"Sail installs Istio's CRDs itself, from the newest supported version, never downgraded (internal/mesh/istiocrds)",
+		func(u *unstructured.Unstructured) bool { return u.GetKind() != "CustomResourceDefinition" }},
+	{"Sail renders with .Release.Service = sail-operator, so app.kubernetes.io/managed-by names Sail rather than Helm",
+		setLabel("app.kubernetes.io/managed-by", render.ManagedBy)},
+	{"istiod's values ConfigMap records the values handed to the chart: Sail hands it the merged profile, not its name",
+		dropField("ConfigMap", "values", "data", "original-values")},
+}
+
+// userCase is a set of user values given to both Sail (the Istio's and IstioCNI's spec.values) and Helm (-f).
+type userCase struct {
+	name string
+	// istio and cni are YAML values of the istiod/base charts and of the cni chart.
+	istio, cni string
+}
+
+// userCases cover values that a merge may lose: false overrides of chart defaults (as `sailctl migrate` emits
+// them) and keys under pilot that Istio's values schema lacks.
+var userCases = []userCase{
+	{name: "false-overrides", istio: `
+pilot:
+  autoscaleEnabled: false
+  replicaCount: 2
+  env:
+    ENABLE_CA_SERVER: "false"
+global:
+  defaultPodDisruptionBudget:
+    enabled: false
+telemetry:
+  enabled: false
+`, cni: `
+cni:
+  ambient:
+    enabled: false
+  chained: false
+`},
+}
+
+func TestRenderParity(t *testing.T) {
+	renderer := render.New(nil)
+	var summary []string
+	for _, v := range versions.Default().Versions {
+		for _, p := range values.Profiles() {
+			t.Run(v.Name+"/"+p, func(t *testing.T) {
+				summary = append(summary, checkParity(t, sail{version: v, profile: p, platform: platformOf(p), renderer: renderer}, userCase{}))
+			})
+		}
+		for _, uc := range userCases {
+			t.Run(v.Name+"/default+"+uc.name, func(t *testing.T) {
+				summary = append(summary, checkParity(t, sail{version: v, profile: "default", renderer: renderer}, uc))
+			})
+		}
+	}
+	t.Logf("objects compared (base+istiod, cni, ztunnel) and differing:\n%s", strings.Join(summary, "\n"))
+}
+
+// platformOf is the platform a user of a profile runs on.
+func platformOf(profile string) values.Platform {
+	if strings.HasPrefix(profile, "openshift") {
+		return values.PlatformOpenShift
+	}
+	return values.PlatformKubernetes
+}
+
+// checkParity compares the three installs of one setup and returns a summary line.
+func checkParity(t *testing.T, s sail, uc userCase) string {
+	t.Helper()
+	var err error
+	s.istioValues, err = decode[sailv1.Values](uc.istio)
+	fatal(t, err)
+	s.cniValues, err = decode[sailv1.CNIValues](uc.cni)
+	fatal(t, err)
+	istioUser, err := decode[map[string]any](uc.istio)
+	fatal(t, err)
+	cniUser, err := decode[map[string]any](uc.cni)
+	fatal(t, err)
+
+	rev, err := s.revision()
+	fatal(t, err)
+	sailCP, err := s.controlPlane(rev)
+	fatal(t, err)
+	sailCNI, err := s.cni()
+	fatal(t, err)
+	sailZT, err := s.ztunnel(rev)
+	fatal(t, err)
+
+	// The operator's overrides, which a Helm user installing the default revision passes too.
+	overrides := map[string]any{"revision": "", "global": map[string]any{"istioNamespace": istioNamespace}}
+	cpVals := helmValues(s.version, s.profile, loader.MergeMaps(*istioUser, overrides))
+	helmIstiod := helmObjects(t, s.version.Name, versions.ChartIstiod, rev.Name, istioNamespace, cpVals)
+	helmBase := helmObjects(t, s.version.Name, versions.ChartBase, "base", istioNamespace,
+		loader.MergeMaps(cpVals, map[string]any{"defaultRevision": sailv1.DefaultRevision}))
+	helmCNI := helmObjects(t, s.version.Name, versions.ChartCNI, istiocni.ReleaseName, cniNamespace,
+		helmValues(s.version, s.profile, *cniUser))
+	helmZT := helmObjects(t, s.version.Name, versions.ChartZTunnel, ztunnel.ReleaseName, ztunnelNamespace,
+		helmValues(s.version, s.profile, nil))
+
+	line := fmt.Sprintf("%s %-28s", s.version.Name, t.Name()[strings.LastIndex(t.Name(), "/")+1:])
+	for _, c := range []struct {
+		what       string
+		helm, sail []*unstructured.Unstructured
+	}{
+		{"base+istiod", append(helmBase, helmIstiod...), sailCP},
+		{"cni", helmCNI, sailCNI},
+		{"ztunnel", helmZT, sailZT},
+	} {
+		res := compare(c.helm, c.sail)
+		for _, d := range res.diffs {
+			t.Errorf("%s: %s", c.what, d)
+		}
+		line += fmt.Sprintf("  %s %d/%d", c.what, res.compared, len(res.diffs))
+	}
+	return line
+}
+
+// helmObjects renders a chart as a Helm user would. Namespaced objects without a namespace are put in the
+// release namespace, as `helm install` does.
+func helmObjects(t *testing.T, version, chart, release, namespace string, vals map[string]any) []*unstructured.Unstructured {
+	t.Helper()
+	objs, err := helmTemplate(version, chart, release, namespace, vals)
+	fatal(t, err)
+	for _, u := range objs {
+		if u.GetNamespace() == "" && !clusterScoped[u.GetKind()] {
+			u.SetNamespace(namespace)
+		}
+	}
+	return objs
+}
+
+// setLabel sets a label wherever an object carries it, pod templates included.
+func setLabel(key, value string) func(*unstructured.Unstructured) bool {
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if labels, ok := v["labels"].(map[string]any); ok && labels[key] != nil {
+				labels[key] = value
+			}
+			for _, e := range v {
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	return func(u *unstructured.Unstructured) bool {
+		walk(u.Object)
+		return true
+	}
+}
+
+// dropField removes a field from the objects of a kind and name.
+func dropField(kind, name string, path ...string) func(*unstructured.Unstructured) bool {
+	return func(u *unstructured.Unstructured) bool {
+		if u.GetKind() == kind && u.GetName() == name {
+			unstructured.RemoveNestedField(u.Object, path...)
+		}
+		return true
+	}
+}
+
+// decode reads YAML values; empty text gives nil for typed values and an empty map for maps.
+func decode[T any](text string) (*T, error) {
+	out := new(T)
+	if strings.TrimSpace(text) == "" {
+		if m, ok := any(out).(*map[string]any); ok {
+			*m = map[string]any{}
+			return out, nil
+		}
+		return nil, nil
+	}
+	return out, yaml.UnmarshalStrict([]byte(text), out)
+}
+
+func fatal(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
