@@ -1,6 +1,7 @@
 package parity
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -47,6 +48,22 @@ func withoutSail(m map[string]string) map[string]string {
 	return out
 }
 
+// decodeJSONData replaces the JSON documents in a ConfigMap's data (istiod's values, the injector's values) with
+// their content, so that a difference shows as the settings that differ rather than as two long strings.
+func decodeJSONData(u *unstructured.Unstructured) {
+	data, ok := u.Object["data"].(map[string]any)
+	if u.GetKind() != "ConfigMap" || !ok {
+		return
+	}
+	for k, v := range data {
+		text, _ := v.(string)
+		var doc map[string]any
+		if strings.HasPrefix(text, "{") && json.Unmarshal([]byte(text), &doc) == nil {
+			data[k] = doc
+		}
+	}
+}
+
 // id names an object in diffs.
 func id(u *unstructured.Unstructured) string {
 	ns := u.GetNamespace()
@@ -74,6 +91,7 @@ func compare(helm, sail []*unstructured.Unstructured) comparison {
 		for _, u := range objs {
 			u = u.DeepCopy()
 			stripSail(u)
+			decodeJSONData(u)
 			for _, d := range intended {
 				if !d.normalize(u) {
 					continue objects

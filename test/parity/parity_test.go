@@ -31,8 +31,10 @@ var intended = []struct {
 		func(u *unstructured.Unstructured) bool { return u.GetKind() != "CustomResourceDefinition" }},
 	{"Sail renders with .Release.Service = sail-operator, so app.kubernetes.io/managed-by names Sail rather than Helm",
 		setLabel("app.kubernetes.io/managed-by", render.ManagedBy)},
-	{"istiod's values ConfigMap records the values handed to the chart: Sail hands it the merged profile, not its name",
-		dropField("ConfigMap", "values", "data", "original-values")},
+	{"istiod's values ConfigMap records the values as handed over: Sail hands over the merged profile, not its name, " +
+		"with the profile's istiod settings under pilot as Istio's values schema has them (the chart reads them on top)",
+		dropFields("ConfigMap", "values", []string{"data", "original-values"},
+			[]string{"data", "merged-values", "profile"}, []string{"data", "merged-values", "pilot"})},
 }
 
 // userCase is a set of user values given to both Sail (the Istio's and IstioCNI's spec.values) and Helm (-f).
@@ -43,7 +45,7 @@ type userCase struct {
 }
 
 // userCases cover values that a merge may lose: false overrides of chart defaults (as `sailctl migrate` emits
-// them) and keys under pilot that Istio's values schema lacks.
+// them) and settings that the charts read but Istio's values schema lacks.
 var userCases = []userCase{
 	{name: "false-overrides", istio: `
 pilot:
@@ -61,6 +63,44 @@ cni:
   ambient:
     enabled: false
   chained: false
+`},
+	{name: "settings-missing-from-istios-schema", istio: `
+pilot:
+  trustedZtunnelName: ztunnel-custom
+  terminationMessagePolicy: FallbackToLogsOnError
+  deploymentAnnotations:
+    example.com/owner: mesh-team
+  sidecarInjectorWebhookAnnotations:
+    example.com/owner: mesh-team
+  pdb:
+    maxUnavailable: 1
+  initContainers:
+  - name: wait
+    image: busybox
+global:
+  proxy_init:
+    forceApplyIptables: true
+  waypoint:
+    tolerations:
+    - key: dedicated
+      operator: Exists
+`, cni: `
+cni:
+  seLinuxOptions:
+    type: spc_t
+  terminationGracePeriodSeconds: 60
+  tolerations:
+  - operator: Exists
+  updateStrategy:
+    type: OnDelete
+  ambient:
+    enabled: true
+    shareHostNetworkNamespace: true
+    enableAmbientDetectionRetry: true
+    enablementSelectors:
+    - podSelector:
+        matchLabels:
+          example.com/ambient: "yes"
 `},
 }
 
@@ -95,9 +135,9 @@ func checkParity(t *testing.T, s sail, uc userCase) string {
 	t.Helper()
 	var err error
 	s.istioValues, err = decode[sailv1.Values](uc.istio)
-	fatal(t, err)
+	fatal(t, schemaError(err))
 	s.cniValues, err = decode[sailv1.CNIValues](uc.cni)
-	fatal(t, err)
+	fatal(t, schemaError(err))
 	istioUser, err := decode[map[string]any](uc.istio)
 	fatal(t, err)
 	cniUser, err := decode[map[string]any](uc.cni)
@@ -179,11 +219,13 @@ func setLabel(key, value string) func(*unstructured.Unstructured) bool {
 	}
 }
 
-// dropField removes a field from the objects of a kind and name.
-func dropField(kind, name string, path ...string) func(*unstructured.Unstructured) bool {
+// dropFields removes fields from the objects of a kind and name.
+func dropFields(kind, name string, paths ...[]string) func(*unstructured.Unstructured) bool {
 	return func(u *unstructured.Unstructured) bool {
 		if u.GetKind() == kind && u.GetName() == name {
-			unstructured.RemoveNestedField(u.Object, path...)
+			for _, p := range paths {
+				unstructured.RemoveNestedField(u.Object, p...)
+			}
 		}
 		return true
 	}
@@ -200,6 +242,14 @@ func decode[T any](text string) (*T, error) {
 		return nil, nil
 	}
 	return out, yaml.UnmarshalStrict([]byte(text), out)
+}
+
+// schemaError explains a failure to decode a case's values into Sail's typed values.
+func schemaError(err error) error {
+	if err != nil {
+		return fmt.Errorf("Sail's typed values cannot hold a setting a Helm user can pass: %w", err)
+	}
+	return nil
 }
 
 func fatal(t *testing.T, err error) {
