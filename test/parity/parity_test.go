@@ -37,16 +37,26 @@ var intended = []struct {
 			[]string{"data", "merged-values", "profile"}, []string{"data", "merged-values", "pilot"})},
 }
 
-// userCase is a set of user values given to both Sail (the Istio's and IstioCNI's spec.values) and Helm (-f).
-type userCase struct {
-	name string
+// variant is a setup beyond a bare profile: user values given to both Sail (the Istio's and the IstioCNI's
+// spec.values) and Helm (-f), the operator's platform, or a revision-based Istio.
+type variant struct {
+	name    string
+	profile string
+	// platform is the operator's platform; empty for the profile's.
+	platform values.Platform
+	// revisionBased gives the Istio the RevisionBased update strategy: its revision is named after the version.
+	revisionBased bool
 	// istio and cni are YAML values of the istiod/base charts and of the cni chart.
 	istio, cni string
 }
 
-// userCases cover values that a merge may lose: false overrides of chart defaults (as `sailctl migrate` emits
-// them) and settings that the charts read but Istio's values schema lacks.
-var userCases = []userCase{
+// variants cover values that a merge may lose (false overrides of chart defaults, as `sailctl migrate` emits them;
+// settings that the charts read but Istio's values schema lacks), the platform's default profile and revisions
+// that are not the default revision.
+var variants = []variant{
+	{name: "default-on-openshift", platform: values.PlatformOpenShift},
+	{name: "revision-based", revisionBased: true},
+	{name: "ambient-revision-based", profile: "ambient", revisionBased: true},
 	{name: "false-overrides", istio: `
 pilot:
   autoscaleEnabled: false
@@ -108,14 +118,13 @@ func TestRenderParity(t *testing.T) {
 	renderer := render.New(nil)
 	var summary []string
 	for _, v := range versions.Default().Versions {
+		cases := []variant{}
 		for _, p := range values.Profiles() {
-			t.Run(v.Name+"/"+p, func(t *testing.T) {
-				summary = append(summary, checkParity(t, sail{version: v, profile: p, platform: platformOf(p), renderer: renderer}, userCase{}))
-			})
+			cases = append(cases, variant{name: p, profile: p})
 		}
-		for _, uc := range userCases {
-			t.Run(v.Name+"/default+"+uc.name, func(t *testing.T) {
-				summary = append(summary, checkParity(t, sail{version: v, profile: "default", renderer: renderer}, uc))
+		for _, c := range append(cases, variants...) {
+			t.Run(v.Name+"/"+c.name, func(t *testing.T) {
+				summary = append(summary, checkParity(t, v, c, renderer))
 			})
 		}
 	}
@@ -130,17 +139,30 @@ func platformOf(profile string) values.Platform {
 	return values.PlatformKubernetes
 }
 
+// helmProfileOf is the profile a Helm user picks where Sail applies a profile on a platform: the platform's
+// profile for the default one, as Sail does.
+func helmProfileOf(profile string, platform values.Platform) string {
+	if (profile == "" || profile == "default") && platform == values.PlatformOpenShift {
+		return "openshift"
+	}
+	return profile
+}
+
 // checkParity compares the three installs of one setup and returns a summary line.
-func checkParity(t *testing.T, s sail, uc userCase) string {
+func checkParity(t *testing.T, v versions.Version, c variant, renderer *render.Renderer) string {
 	t.Helper()
+	s := sail{version: v, profile: c.profile, platform: c.platform, revisionBased: c.revisionBased, renderer: renderer}
+	if s.platform == "" {
+		s.platform = platformOf(c.profile)
+	}
 	var err error
-	s.istioValues, err = decode[sailv1.Values](uc.istio)
+	s.istioValues, err = decode[sailv1.Values](c.istio)
 	fatal(t, schemaError(err))
-	s.cniValues, err = decode[sailv1.CNIValues](uc.cni)
+	s.cniValues, err = decode[sailv1.CNIValues](c.cni)
 	fatal(t, schemaError(err))
-	istioUser, err := decode[map[string]any](uc.istio)
+	istioUser, err := decode[map[string]any](c.istio)
 	fatal(t, err)
-	cniUser, err := decode[map[string]any](uc.cni)
+	cniUser, err := decode[map[string]any](c.cni)
 	fatal(t, err)
 
 	rev, err := s.revision()
@@ -152,23 +174,31 @@ func checkParity(t *testing.T, s sail, uc userCase) string {
 	sailZT, err := s.ztunnel(rev)
 	fatal(t, err)
 
-	// The operator's overrides, which a Helm user installing the default revision passes too.
-	overrides := map[string]any{"revision": "", "global": map[string]any{"istioNamespace": istioNamespace}}
-	cpVals := helmValues(s.version, s.profile, loader.MergeMaps(*istioUser, overrides))
-	helmIstiod := helmObjects(t, s.version.Name, versions.ChartIstiod, rev.Name, istioNamespace, cpVals)
-	helmBase := helmObjects(t, s.version.Name, versions.ChartBase, "base", istioNamespace,
-		loader.MergeMaps(cpVals, map[string]any{"defaultRevision": sailv1.DefaultRevision}))
-	helmCNI := helmObjects(t, s.version.Name, versions.ChartCNI, istiocni.ReleaseName, cniNamespace,
-		helmValues(s.version, s.profile, *cniUser))
-	helmZT := helmObjects(t, s.version.Name, versions.ChartZTunnel, ztunnel.ReleaseName, ztunnelNamespace,
-		helmValues(s.version, s.profile, nil))
+	// The operator's overrides, which a Helm user installing the revision passes too; only the default revision
+	// installs the base chart.
+	profile := helmProfileOf(c.profile, s.platform)
+	revision := ""
+	if rev.Name != sailv1.DefaultRevision {
+		revision = rev.Name
+	}
+	overrides := map[string]any{"revision": revision, "global": map[string]any{"istioNamespace": istioNamespace}}
+	cpVals := helmValues(v, profile, loader.MergeMaps(*istioUser, overrides))
+	helmCP := helmObjects(t, v.Name, versions.ChartIstiod, rev.Name, istioNamespace, cpVals)
+	if revision == "" {
+		helmCP = append(helmCP, helmObjects(t, v.Name, versions.ChartBase, "base", istioNamespace,
+			loader.MergeMaps(cpVals, map[string]any{"defaultRevision": sailv1.DefaultRevision}))...)
+	}
+	helmCNI := helmObjects(t, v.Name, versions.ChartCNI, istiocni.ReleaseName, cniNamespace,
+		helmValues(v, profile, *cniUser))
+	helmZT := helmObjects(t, v.Name, versions.ChartZTunnel, ztunnel.ReleaseName, ztunnelNamespace,
+		helmValues(v, profile, map[string]any{"revision": revision}))
 
 	line := fmt.Sprintf("%s %-28s", s.version.Name, t.Name()[strings.LastIndex(t.Name(), "/")+1:])
 	for _, c := range []struct {
 		what       string
 		helm, sail []*unstructured.Unstructured
 	}{
-		{"base+istiod", append(helmBase, helmIstiod...), sailCP},
+		{"base+istiod", helmCP, sailCP},
 		{"cni", helmCNI, sailCNI},
 		{"ztunnel", helmZT, sailZT},
 	} {
@@ -219,10 +249,10 @@ func setLabel(key, value string) func(*unstructured.Unstructured) bool {
 	}
 }
 
-// dropFields removes fields from the objects of a kind and name.
+// dropFields removes fields from the objects of a kind whose name is name or, for a revision, name-<revision>.
 func dropFields(kind, name string, paths ...[]string) func(*unstructured.Unstructured) bool {
 	return func(u *unstructured.Unstructured) bool {
-		if u.GetKind() == kind && u.GetName() == name {
+		if u.GetKind() == kind && (u.GetName() == name || strings.HasPrefix(u.GetName(), name+"-")) {
 			for _, p := range paths {
 				unstructured.RemoveNestedField(u.Object, p...)
 			}

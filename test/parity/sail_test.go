@@ -36,12 +36,14 @@ var clusterScoped = map[string]bool{
 	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true, "SecurityContextConstraints": true,
 }
 
-// sail is one user's Sail resources: an Istio named default (so its revision is the default revision, which also
-// renders the base chart), an IstioCNI with the same profile and a ZTunnel that targets the Istio.
+// sail is one user's Sail resources: an Istio named default (so with the InPlace strategy its revision is the
+// default revision, which also renders the base chart), an IstioCNI with the same profile and a ZTunnel that
+// targets the Istio.
 type sail struct {
-	version  versions.Version
-	profile  string
-	platform values.Platform
+	version       versions.Version
+	profile       string
+	platform      values.Platform
+	revisionBased bool
 	// istioValues and cniValues are the Istio's and the IstioCNI's spec.values.
 	istioValues *sailv1.Values
 	cniValues   *sailv1.CNIValues
@@ -53,6 +55,9 @@ type sail struct {
 func (s sail) revision() (*sailv1.IstioRevision, error) {
 	ist := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: sailv1.DefaultRevision, UID: "istio-uid"},
 		Spec: sailv1.IstioSpec{Version: s.version.Name, Profile: s.profile, Namespace: istioNamespace, Values: s.istioValues}}
+	if s.revisionBased {
+		ist.Spec.UpdateStrategy = &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased}
+	}
 	name := istio.RevisionName(ist, s.version.Name)
 	spec, err := istio.RevisionSpec(ist, name, s.version, s.platform)
 	if err != nil {
