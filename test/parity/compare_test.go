@@ -14,8 +14,9 @@ import (
 const sailPrefix = "sailoperator.io/"
 
 // stripSail removes from an object what Sail adds to every object it applies and what it leaves to istiod at run
-// time: its own labels and annotations, the owner reference, every admission webhook's caBundle and the validating
-// webhooks' failurePolicy.
+// time: its own labels and annotations, the owner reference, and the admission webhooks' empty caBundles, which
+// istiod fills in. The validating webhooks' failurePolicy is compared: Sail creates them with the chart's (istiod
+// switches it at run time, and Sail keeps the live value from then on).
 func stripSail(u *unstructured.Unstructured) {
 	u.SetOwnerReferences(nil)
 	u.SetLabels(withoutSail(u.GetLabels()))
@@ -26,11 +27,8 @@ func stripSail(u *unstructured.Unstructured) {
 	}
 	for _, w := range webhooks {
 		wm, _ := w.(map[string]any)
-		if cc, ok := wm["clientConfig"].(map[string]any); ok {
+		if cc, ok := wm["clientConfig"].(map[string]any); ok && cc["caBundle"] == "" {
 			delete(cc, "caBundle")
-		}
-		if u.GetKind() == "ValidatingWebhookConfiguration" {
-			delete(wm, "failurePolicy")
 		}
 	}
 }

@@ -17,21 +17,25 @@ func object(kind, name string, fields map[string]any) *unstructured.Unstructured
 	return u
 }
 
-// TestCompare checks the comparison itself: Sail's metadata and the runtime webhook fields are ignored, anything
-// else that differs, and an object only one side renders, is reported.
+// TestCompare checks the comparison itself: Sail's metadata and the empty caBundles left to istiod are ignored;
+// anything else that differs, and an object only one side renders, is reported.
 func TestCompare(t *testing.T) {
 	helm := []*unstructured.Unstructured{
 		object("ConfigMap", "same", map[string]any{"data": map[string]any{"a": "1"}}),
 		object("ConfigMap", "changed", map[string]any{"data": map[string]any{"a": "1"}}),
 		object("ValidatingWebhookConfiguration", "webhook", map[string]any{"webhooks": []any{
-			map[string]any{"name": "w", "failurePolicy": "Ignore", "clientConfig": map[string]any{"caBundle": "helm"}}}}),
+			map[string]any{"name": "w", "failurePolicy": "Ignore", "clientConfig": map[string]any{"caBundle": ""}}}}),
+		object("ValidatingWebhookConfiguration", "policy", map[string]any{"webhooks": []any{
+			map[string]any{"name": "w", "failurePolicy": "Ignore"}}}),
 		object("ConfigMap", "helm-only", nil),
 	}
 	sail := []*unstructured.Unstructured{
 		object("ConfigMap", "same", map[string]any{"data": map[string]any{"a": "1"}}),
 		object("ConfigMap", "changed", map[string]any{"data": map[string]any{"a": "2"}}),
 		object("ValidatingWebhookConfiguration", "webhook", map[string]any{"webhooks": []any{
-			map[string]any{"name": "w", "clientConfig": map[string]any{}}}}),
+			map[string]any{"name": "w", "failurePolicy": "Ignore", "clientConfig": map[string]any{}}}}),
+		object("ValidatingWebhookConfiguration", "policy", map[string]any{"webhooks": []any{
+			map[string]any{"name": "w", "failurePolicy": "Fail"}}}),
 		object("ConfigMap", "sail-only", nil),
 	}
 	sail[0].SetLabels(map[string]string{"sailoperator.io/managed-by": "sail-operator"})
@@ -39,17 +43,18 @@ func TestCompare(t *testing.T) {
 	sail[0].SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "sailoperator.io/v1", Kind: "Istio", Name: "default"}})
 
 	res := compare(helm, sail)
-	if res.compared != 3 {
-		t.Errorf("compared %d objects, want 3", res.compared)
+	if res.compared != 4 {
+		t.Errorf("compared %d objects, want 4", res.compared)
 	}
 	got := strings.Join(res.diffs, "\n")
-	for _, want := range []string{"ConfigMap ns/changed differs", "ConfigMap ns/helm-only: rendered by Helm, not by Sail",
+	for _, want := range []string{"ConfigMap ns/changed differs", "ValidatingWebhookConfiguration ns/policy differs",
+		"ConfigMap ns/helm-only: rendered by Helm, not by Sail",
 		"ConfigMap ns/sail-only: rendered by Sail, not by Helm"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("diffs do not report %q:\n%s", want, got)
 		}
 	}
-	if len(res.diffs) != 3 {
-		t.Errorf("want 3 differences, got %d:\n%s", len(res.diffs), got)
+	if len(res.diffs) != 4 {
+		t.Errorf("want 4 differences, got %d:\n%s", len(res.diffs), got)
 	}
 }

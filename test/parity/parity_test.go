@@ -1,7 +1,8 @@
 // Package parity checks that Sail installs what `helm template` of the same Istio charts installs for a Helm user
 // who passes the same profile and values: every profile of every supported version, charts base (default
 // revision), istiod, cni and ztunnel, compared object by object. Only Sail's own labels and annotations, owner
-// references, the runtime webhook fields (stripSail) and the intended differences listed below may differ.
+// references, the empty webhook caBundles left to istiod (stripSail) and the intended differences listed below may
+// differ.
 package parity
 
 import (
