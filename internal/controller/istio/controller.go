@@ -280,12 +280,10 @@ func (r *Reconciler) applyRevision(ctx context.Context, istio *sailv1.Istio, nam
 			return nil, sailv1.ReasonUpgradeRefused, reconcile.TerminalError(err)
 		}
 	}
-	vals, err := values.ForRevision(values.Input{Version: version, Profile: istio.Spec.Profile, Platform: r.Platform,
-		User: istio.Spec.Values, Revision: name, Namespace: istio.Spec.Namespace})
+	desired, err := RevisionSpec(istio, name, version, r.Platform)
 	if err != nil {
 		return nil, sailv1.ReasonInvalidSpec, reconcile.TerminalError(err)
 	}
-	desired := sailv1.IstioRevisionSpec{Version: version.Name, Namespace: istio.Spec.Namespace, Values: vals}
 	if existing != nil {
 		if equality.Semantic.DeepEqual(existing.Spec, desired) {
 			return nil, "", nil
@@ -307,6 +305,17 @@ func (r *Reconciler) applyRevision(ctx context.Context, istio *sailv1.Istio, nam
 	}
 	r.event(istio, corev1.EventTypeNormal, "RevisionCreated", "Created IstioRevision %s with Istio %s", name, version.Name)
 	return rev, "", nil
+}
+
+// RevisionSpec returns the spec of the IstioRevision named name that serves an Istio at a concrete version on a
+// platform: the version, the namespace and the merged values (values.ForRevision).
+func RevisionSpec(istio *sailv1.Istio, name string, version versions.Version, platform values.Platform) (sailv1.IstioRevisionSpec, error) {
+	vals, err := values.ForRevision(values.Input{Version: version, Profile: istio.Spec.Profile, Platform: platform,
+		User: istio.Spec.Values, Revision: name, Namespace: istio.Spec.Namespace})
+	if err != nil {
+		return sailv1.IstioRevisionSpec{}, err
+	}
+	return sailv1.IstioRevisionSpec{Version: version.Name, Namespace: istio.Spec.Namespace, Values: vals}, nil
 }
 
 // checkInPlaceUpgrade refuses in-place moves of more than one minor version, which Istio does not support.

@@ -71,7 +71,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	}
 	if !cni.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.lc.Finalize(ctx, cni, &cni.Status.Inventory, cni.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
-			return r.render(cni)
+			return r.Render(cni)
 		})
 	}
 	if cni.Name != sailv1.IstioCNIName {
@@ -109,7 +109,7 @@ func (r *Reconciler) reconcile(ctx context.Context, cni *sailv1.IstioCNI, out *l
 		return nil // the namespace watch brings us back
 	}
 	objs, reason, err := r.lc.Desired(cni, lifecycle.Key(cni, string(r.Platform)), cni.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
-		return r.render(cni)
+		return r.Render(cni)
 	})
 	if err != nil {
 		out.Fail(reason, err)
@@ -133,8 +133,8 @@ func (r *Reconciler) reconcile(ctx context.Context, cni *sailv1.IstioCNI, out *l
 	return nil
 }
 
-// render returns the cni chart's objects for the IstioCNI's spec.
-func (r *Reconciler) render(cni *sailv1.IstioCNI) ([]*unstructured.Unstructured, error) {
+// Render returns the cni chart's objects for the IstioCNI's spec.
+func (r *Reconciler) Render(cni *sailv1.IstioCNI) ([]*unstructured.Unstructured, error) {
 	version, err := r.Versions.Resolve(cni.Spec.Version)
 	if err != nil {
 		return nil, err

@@ -71,7 +71,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	}
 	if !rev.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.lc.Finalize(ctx, rev, &rev.Status.Inventory, rev.Spec.Namespace,
-			func() ([]*unstructured.Unstructured, error) { return r.render(rev) })
+			func() ([]*unstructured.Unstructured, error) { return r.Render(rev) })
 	}
 	if err := r.lc.EnsureFinalizer(ctx, rev); err != nil {
 		return ctrl.Result{}, err
@@ -105,7 +105,7 @@ func (r *Reconciler) reconcile(ctx context.Context, rev *sailv1.IstioRevision, o
 		return nil, err
 	}
 	objs, reason, err := r.lc.Desired(rev, lifecycle.Key(rev), rev.Spec.Namespace,
-		func() ([]*unstructured.Unstructured, error) { return r.render(rev) })
+		func() ([]*unstructured.Unstructured, error) { return r.Render(rev) })
 	log.FromContext(ctx).V(1).Info("desired objects ready", "count", len(objs))
 	if err != nil {
 		o.Fail(reason, err)
@@ -135,9 +135,9 @@ func (r *Reconciler) ensureCRDs(ctx context.Context, version string) error {
 	return r.CRDs.Ensure(ctx, version)
 }
 
-// render returns the revision's objects: the istiod chart, plus the base chart's cluster-wide objects (without
+// Render returns the revision's objects: the istiod chart, plus the base chart's cluster-wide objects (without
 // CRDs) for the revision named default. The two charts render in parallel.
-func (r *Reconciler) render(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
+func (r *Reconciler) Render(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
 	vals, err := values.ToMap(rev.Spec.Values)
 	if err != nil {
 		return nil, err

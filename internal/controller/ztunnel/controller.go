@@ -76,7 +76,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 			if err != nil || (zt.Spec.TargetRef != nil && rev == nil) {
 				return nil, errors.New("the target revision is unknown")
 			}
-			return r.render(zt, rev)
+			return r.Render(zt, rev)
 		})
 	}
 	if zt.Name != sailv1.ZTunnelName {
@@ -133,7 +133,7 @@ func (r *Reconciler) reconcile(ctx context.Context, zt *sailv1.ZTunnel, out *lif
 		return nil // the namespace watch brings us back
 	}
 	objs, reason, err := r.lc.Desired(zt, lifecycle.Key(zt, extra...), zt.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
-		return r.render(zt, rev)
+		return r.Render(zt, rev)
 	})
 	if err != nil {
 		out.Fail(reason, err)
@@ -188,8 +188,8 @@ func (r *Reconciler) target(ctx context.Context, zt *sailv1.ZTunnel) (*sailv1.Is
 	return rev, "", nil
 }
 
-// render returns the ztunnel chart's objects for the ZTunnel's spec and the target revision (nil for none).
-func (r *Reconciler) render(zt *sailv1.ZTunnel, rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
+// Render returns the ztunnel chart's objects for the ZTunnel's spec and the target revision (nil for none).
+func (r *Reconciler) Render(zt *sailv1.ZTunnel, rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
 	version, err := r.Versions.Resolve(zt.Spec.Version)
 	if err != nil {
 		return nil, err

@@ -61,11 +61,11 @@ type Input struct {
 	Namespace string
 }
 
-// ForRevision returns the complete values of a revision: the default profile, then the chosen profile (or the
-// platform's), then the user's values (maps merge, scalars and lists replace), then the operator's overrides
-// (revision name and global.istioNamespace).
+// ForRevision returns the complete values of a revision: Sail's defaults (the version's images, and the platform
+// of a platform profile as a Helm user names it, global.platform), then the chosen profile (or the platform's),
+// then the user's values (maps merge, scalars and lists replace), then the operator's overrides (revision name and
+// global.istioNamespace).
 func ForRevision(in Input) (*sailv1.Values, error) {
-	merged := Map{"global": Map{"hub": in.Version.Hub, "tag": in.Version.Tag}}
 	profile := in.Profile
 	if profile == "" || profile == "default" {
 		if in.Platform == PlatformOpenShift {
@@ -76,6 +76,7 @@ func ForRevision(in Input) (*sailv1.Values, error) {
 	if !ok && profile != "" {
 		return nil, fmt.Errorf("profile %q is unknown; use one of %v", profile, Profiles())
 	}
+	merged := Map{"global": sailDefaults(in.Version, files)}
 	for _, f := range files {
 		layer, err := profileLayer(in.Version.Name, f)
 		if err != nil {
@@ -116,6 +117,7 @@ func profileLayer(version, name string) (Map, error) {
 	if err := yaml.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("profile %s of Istio %s: %w", name, version, err)
 	}
+	m = placeTopLevelKeys(m)
 	profileLayers.Store(key, m)
 	return m, nil
 }
