@@ -54,7 +54,7 @@ type Reconciler struct {
 	Client   client.Client
 	Scheme   *runtime.Scheme
 	Renderer *render.Renderer
-	Applier  *apply.Manager
+	Applier  *apply.Applier
 	Versions *versions.List
 	Platform values.Platform
 	Recorder events.EventRecorder

@@ -54,7 +54,7 @@ type Reconciler struct {
 	Client   client.Client
 	Scheme   *runtime.Scheme
 	Renderer *render.Renderer
-	Applier  *apply.Manager
+	Applier  *apply.Applier
 	// CRDs installs Istio's CRDs; nil when the operator does not manage them.
 	CRDs     *istiocrds.Installer
 	Recorder events.EventRecorder

@@ -34,7 +34,7 @@ type Lifecycle struct {
 	// Client writes the resources' finalizers and status.
 	Client client.Client
 	// Applier applies and deletes objects.
-	Applier *apply.Manager
+	Applier *apply.Applier
 	// Recorder records events on the resources; nil records none.
 	Recorder events.EventRecorder
 	// Finalizer keeps a resource until its objects are deleted.

@@ -58,7 +58,7 @@ const DefaultValidatorName = "istiod-default-validator"
 type Reconciler struct {
 	Client   client.Client
 	Renderer *render.Renderer
-	Applier  *apply.Manager
+	Applier  *apply.Applier
 	Recorder events.EventRecorder
 
 	// lc holds the shared apply/prune/finalize steps; SetupWithManager sets it.
