@@ -139,7 +139,7 @@ func (r *Reconciler) render(cni *sailv1.IstioCNI) ([]*unstructured.Unstructured,
 	if err != nil {
 		return nil, err
 	}
-	vals, err := Values(version, cni.Spec.Profile, r.Platform, cni.Spec.Values)
+	vals, err := values.ForCNIChart(version, cni.Spec.Profile, r.Platform, cni.Spec.Values)
 	if err != nil {
 		return nil, err
 	}

@@ -146,7 +146,7 @@ func (r *Reconciler) render(rev *sailv1.IstioRevision) ([]*unstructured.Unstruct
 	var baseErr error
 	var wg sync.WaitGroup
 	if rev.Name == sailv1.DefaultRevision {
-		baseVals := values.Merge(vals, values.Map{"defaultRevision": sailv1.DefaultRevision})
+		baseVals := values.ForBaseChart(vals)
 		wg.Go(func() {
 			base, baseErr = r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartBase,
 				Release: "base", Namespace: rev.Spec.Namespace, Values: baseVals})

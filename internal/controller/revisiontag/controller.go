@@ -221,7 +221,7 @@ func (r *Reconciler) render(tag *sailv1.IstioRevisionTag, rev *sailv1.IstioRevis
 	if err != nil {
 		return nil, err
 	}
-	istiodVals := values.Merge(values.ForIstiodChart(vals), values.Map{"revisionTags": []any{tag.Name}})
+	istiodVals := values.ForTagIstiodChart(vals, tag.Name)
 	objs, err := r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartIstiod,
 		Release: rev.Name, Namespace: rev.Spec.Namespace, Values: istiodVals})
 	if err != nil {
@@ -229,8 +229,7 @@ func (r *Reconciler) render(tag *sailv1.IstioRevisionTag, rev *sailv1.IstioRevis
 	}
 	out := SelectTagObjects(objs, tag.Name)
 	if tag.Name == sailv1.DefaultRevision {
-		baseVals := values.Merge(vals, values.Map{"defaultRevision": rev.Name,
-			"global": values.Map{"istioNamespace": rev.Spec.Namespace}})
+		baseVals := values.ForDefaultTagBaseChart(vals, rev.Name, rev.Spec.Namespace)
 		base, err := r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartBase,
 			Release: "base", Namespace: rev.Spec.Namespace, Values: baseVals})
 		if err != nil {

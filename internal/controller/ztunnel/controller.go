@@ -196,11 +196,11 @@ func (r *Reconciler) render(zt *sailv1.ZTunnel, rev *sailv1.IstioRevision) ([]*u
 	}
 	var inherited values.Map
 	if rev != nil {
-		if inherited, err = Inherited(rev, r.Versions); err != nil {
+		if inherited, err = values.InheritedByZTunnel(rev, r.Versions); err != nil {
 			return nil, err
 		}
 	}
-	vals, err := Values(version, r.Platform, inherited, zt.Spec.Values)
+	vals, err := values.ForZTunnelChart(version, r.Platform, inherited, zt.Spec.Values)
 	if err != nil {
 		return nil, err
 	}
