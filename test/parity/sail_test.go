@@ -94,7 +94,7 @@ func (s sail) ztunnel(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, 
 func desired(owner client.Object, namespace string, renderObjects lifecycle.RenderFunc) ([]*unstructured.Unstructured, error) {
 	mapper := meta.NewDefaultRESTMapper(nil)
 	c := fake.NewClientBuilder().WithScheme(scheme()).WithRESTMapper(mapper).Build()
-	lc := &lifecycle.Lifecycle{Client: c, Applier: apply.NewManager(c, c, scheme(), "sail-operator")}
+	lc := &lifecycle.Lifecycle{Client: c, Applier: apply.NewApplier(c, c, scheme(), "sail-operator")}
 	objs, _, err := lc.Desired(owner, lifecycle.Key(owner), namespace, func() ([]*unstructured.Unstructured, error) {
 		objs, err := renderObjects()
 		for _, u := range objs {
