@@ -82,6 +82,9 @@ func (r *Reconciler) applyRevision(ctx context.Context, istio *sailv1.Istio, nam
 	if err != nil {
 		return nil, sailv1.ReasonInvalidSpec, reconcile.TerminalError(err)
 	}
+	if err := r.trustZTunnel(ctx, istio, name, &desired); err != nil {
+		return nil, sailv1.ReasonReconcileError, err
+	}
 	if existing == nil {
 		return r.createRevision(ctx, istio, name, desired)
 	}
