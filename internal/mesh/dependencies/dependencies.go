@@ -137,11 +137,11 @@ func Check(ctx context.Context, reader client.Reader, rev *sailv1.IstioRevision)
 }
 
 // untrusted returns a message when the revision's istiod would not trust the ZTunnel's identity: istiod trusts
-// the ztunnel ServiceAccount of values.pilot.trustedZtunnelNamespace, or of its own namespace when that is not set
-// (Istio's istiod chart). Revisions that set CA_TRUSTED_NODE_ACCOUNTS themselves are not checked.
+// the ztunnel ServiceAccount (values.pilot.trustedZtunnelName, default ztunnel) of
+// values.pilot.trustedZtunnelNamespace, or of its own namespace when that is not set (Istio's istiod chart). Revisions that set CA_TRUSTED_NODE_ACCOUNTS themselves are not checked.
 func untrusted(rev *sailv1.IstioRevision, zt *sailv1.ZTunnel) string {
 	vals := rev.Spec.Values
-	trustedNS := rev.Spec.Namespace
+	trustedNS, trustedName := rev.Spec.Namespace, "ztunnel"
 	if vals != nil && vals.Pilot != nil {
 		if _, ok := env(vals.Pilot)["CA_TRUSTED_NODE_ACCOUNTS"]; ok {
 			return ""
@@ -149,16 +149,20 @@ func untrusted(rev *sailv1.IstioRevision, zt *sailv1.ZTunnel) string {
 		if vals.Pilot.TrustedZtunnelNamespace != "" {
 			trustedNS = vals.Pilot.TrustedZtunnelNamespace
 		}
+		if vals.Pilot.TrustedZtunnelName != "" {
+			trustedName = vals.Pilot.TrustedZtunnelName
+		}
 	}
 	name := "ztunnel"
 	if v := zt.Spec.Values; v != nil && v.Ztunnel != nil && v.Ztunnel.ResourceName != "" {
 		name = v.Ztunnel.ResourceName
 	}
-	if zt.Spec.Namespace == trustedNS && name == "ztunnel" {
+	if zt.Spec.Namespace == trustedNS && name == trustedName {
 		return ""
 	}
-	return fmt.Sprintf("The revision's istiod trusts ztunnel as %s/ztunnel, but the ZTunnel runs as %s/%s, so it would get no "+
-		"certificates: set values.pilot.trustedZtunnelNamespace to %q on the Istio.", trustedNS, zt.Spec.Namespace, name, zt.Spec.Namespace)
+	return fmt.Sprintf("The revision's istiod trusts ztunnel as %s/%s, but the ZTunnel runs as %s/%s, so it would get no "+
+		"certificates: set values.pilot.trustedZtunnelNamespace to %q on the Istio (and values.pilot.trustedZtunnelName "+
+		"to %q), or give the ZTunnel a targetRef to the Istio.", trustedNS, trustedName, zt.Spec.Namespace, name, zt.Spec.Namespace, name)
 }
 
 // check reads one node agent resource and returns a reason and message when it is missing or not ready.

@@ -115,6 +115,8 @@ func TestCheck(t *testing.T) {
 	untrusting := &sailv1.Values{Pilot: pilot(nil, map[string]any{"PILOT_ENABLE_AMBIENT": "true"})}
 	explicit := &sailv1.Values{Pilot: pilot(nil, map[string]any{"PILOT_ENABLE_AMBIENT": "true",
 		"CA_TRUSTED_NODE_ACCOUNTS": "ztunnel/ztunnel,other/ztunnel"})}
+	trustingRenamed := &sailv1.Values{Pilot: pilot(nil, map[string]any{"PILOT_ENABLE_AMBIENT": "true"})}
+	trustingRenamed.Pilot.TrustedZtunnelNamespace, trustingRenamed.Pilot.TrustedZtunnelName = "ztunnel", "zt"
 	renamed := ztunnel(metav1.ConditionTrue, "ok")
 	renamed.Spec.Values = &sailv1.ZTunnelValues{Ztunnel: &sailv1.ZTunnelConfig{ResourceName: "zt"}}
 	sidecarCNI := &sailv1.Values{Pilot: pilot(ptr(true), nil)}
@@ -158,6 +160,9 @@ func TestCheck(t *testing.T) {
 		{name: "a renamed ztunnel is not trusted", vals: ambient,
 			objs:   []client.Object{cni(metav1.ConditionTrue, "ok"), renamed},
 			status: metav1.ConditionFalse, reason: sailv1.ReasonZTunnelNotHealthy, contains: []string{"runs as ztunnel/zt"}},
+		{name: "a renamed ztunnel trusted by its name is healthy", vals: trustingRenamed,
+			objs:   []client.Object{cni(metav1.ConditionTrue, "ok"), renamed},
+			status: metav1.ConditionTrue, reason: sailv1.ReasonHealthy},
 		{name: "explicit CA_TRUSTED_NODE_ACCOUNTS are not second-guessed", vals: explicit,
 			objs:   []client.Object{cni(metav1.ConditionTrue, "ok"), renamed},
 			status: metav1.ConditionTrue, reason: sailv1.ReasonHealthy},
