@@ -20,6 +20,7 @@ import (
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
+	"github.com/sail-mesh/sail/test/framework"
 )
 
 // intended are the differences between Sail and `helm template` that are by design, one line each. Each one
@@ -216,7 +217,7 @@ func checkParity(t *testing.T, v versions.Version, c variant, renderer *render.R
 // release namespace, as `helm install` does.
 func helmObjects(t *testing.T, version, chart, release, namespace string, vals map[string]any) []*unstructured.Unstructured {
 	t.Helper()
-	objs, err := helmTemplate(version, chart, release, namespace, vals)
+	objs, err := framework.HelmTemplate(version, chart, release, namespace, vals)
 	fatal(t, err)
 	for _, u := range objs {
 		if u.GetNamespace() == "" && !clusterScoped[u.GetKind()] {
