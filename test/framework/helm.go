@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 
@@ -41,6 +42,16 @@ func HelmTemplate(version, chart, releaseName, namespace string, vals map[string
 	if err != nil {
 		return nil, fmt.Errorf("helm template %s of %s: %w", chart, version, err)
 	}
+	docs, err := manifestDocs(files)
+	if err != nil {
+		return nil, fmt.Errorf("helm template %s of %s: %w", chart, version, err)
+	}
+	return parseDocs(docs)
+}
+
+// manifestDocs returns the rendered templates as `helm template` prints them: NOTES.txt left out, manifests in
+// install order, then the hooks.
+func manifestDocs(files map[string]string) ([]string, error) {
 	for name := range files {
 		if strings.HasSuffix(name, "NOTES.txt") {
 			delete(files, name)
@@ -48,7 +59,7 @@ func HelmTemplate(version, chart, releaseName, namespace string, vals map[string
 	}
 	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
 	if err != nil {
-		return nil, fmt.Errorf("helm template %s of %s: %w", chart, version, err)
+		return nil, err
 	}
 	var docs []string
 	for _, m := range manifests {
@@ -57,7 +68,7 @@ func HelmTemplate(version, chart, releaseName, namespace string, vals map[string
 	for _, h := range hooks {
 		docs = append(docs, h.Manifest)
 	}
-	return parseDocs(docs)
+	return docs, nil
 }
 
 // parseDocs decodes YAML documents into objects, leaving out empty ones.
@@ -97,17 +108,25 @@ func (c *Cluster) HelmInstall(ctx context.Context, version, chart, release, name
 	}
 	rel := &HelmRelease{Name: release, Namespace: namespace}
 	for _, u := range objs {
-		if err := c.helmMetadata(u, rel); err != nil {
+		if err := c.applyAsHelm(ctx, u, rel); err != nil {
 			return rel, err
-		}
-		err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(HelmFieldManager),
-			client.ForceOwnership)
-		if err != nil {
-			return rel, fmt.Errorf("helm install %s: %s %s: %w", release, u.GetKind(), u.GetName(), err)
 		}
 		rel.Objects = append(rel.Objects, u)
 	}
 	return rel, nil
+}
+
+// applyAsHelm applies one object of a release as Helm 4 does.
+func (c *Cluster) applyAsHelm(ctx context.Context, u *unstructured.Unstructured, rel *HelmRelease) error {
+	if err := c.helmMetadata(u, rel); err != nil {
+		return err
+	}
+	err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(HelmFieldManager),
+		client.ForceOwnership)
+	if err != nil {
+		return fmt.Errorf("helm install %s: %s %s: %w", rel.Name, u.GetKind(), u.GetName(), err)
+	}
+	return nil
 }
 
 // helmMetadata sets what `helm install` sets on every object of a release: its namespace, Helm's label and the
@@ -120,20 +139,19 @@ func (c *Cluster) helmMetadata(u *unstructured.Unstructured, rel *HelmRelease) e
 	if namespaced && u.GetNamespace() == "" {
 		u.SetNamespace(rel.Namespace)
 	}
-	labels := u.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	labels["app.kubernetes.io/managed-by"] = "Helm"
-	u.SetLabels(labels)
-	annotations := u.GetAnnotations()
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
-	annotations["meta.helm.sh/release-name"] = rel.Name
-	annotations["meta.helm.sh/release-namespace"] = rel.Namespace
-	u.SetAnnotations(annotations)
+	u.SetLabels(withEntries(u.GetLabels(), map[string]string{"app.kubernetes.io/managed-by": "Helm"}))
+	u.SetAnnotations(withEntries(u.GetAnnotations(), map[string]string{
+		"meta.helm.sh/release-name": rel.Name, "meta.helm.sh/release-namespace": rel.Namespace}))
 	return nil
+}
+
+// withEntries adds entries to a map of labels or annotations, which may be nil.
+func withEntries(m, entries map[string]string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	maps.Copy(m, entries)
+	return m
 }
 
 // Uninstall deletes the release's objects in reverse install order, as `helm uninstall` does, except its

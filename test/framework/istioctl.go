@@ -43,17 +43,24 @@ func (i *Istioctl) Run(ctx context.Context, args ...string) (IstioctlRun, error)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + i.home}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	run := IstioctlRun{Args: args}
 	err := cmd.Run()
-	run.Stdout, run.Stderr = stdout.String(), stderr.String()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		run.ExitCode, err = exit.ExitCode(), nil
-	}
-	if err != nil {
+	run := IstioctlRun{Args: args, Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: exitCode(err)}
+	if run.ExitCode < 0 {
 		return run, fmt.Errorf("running istioctl %s: %w", strings.Join(args, " "), err)
 	}
 	return run, nil
+}
+
+// exitCode is the exit code of a command that ended with err: -1 when it did not run to an exit.
+func exitCode(err error) int {
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.ExitCode()
+	}
+	return -1
 }
 
 // String shows a run as a user sees it in a terminal.

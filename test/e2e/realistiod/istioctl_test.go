@@ -83,15 +83,18 @@ func TestRealIstiod_IstioctlSeesSailAsHelm(t *testing.T) {
 	createNamespace(t, "app-tagged", map[string]string{"istio.io/rev": "prod"})
 	createNamespace(t, "app-injected", map[string]string{"istio-injection": "enabled"})
 	for _, setup := range istioctlSetups {
-		t.Run(setup.name, func(t *testing.T) {
-			start := time.Now()
-			sail, vals := istioctlOnSail(t, setup)
-			helm := istioctlOnHelm(t, setup, vals)
-			t.Logf("both installs read by istioctl in %s", time.Since(start).Round(time.Second))
-			for i, c := range istioctlCommands {
-				compareIstioctl(t, c, setup.revision, helm[i], sail[i])
-			}
-		})
+		t.Run(setup.name, func(t *testing.T) { checkIstioctlSetup(t, setup) })
+	}
+}
+
+// checkIstioctlSetup installs a setup with Sail, then with Helm, and compares istioctl's answers.
+func checkIstioctlSetup(t *testing.T, setup istioctlSetup) {
+	start := time.Now()
+	sail, vals := istioctlOnSail(t, setup)
+	helm := istioctlOnHelm(t, setup, vals)
+	t.Logf("both installs read by istioctl in %s", time.Since(start).Round(time.Second))
+	for i, c := range istioctlCommands {
+		compareIstioctl(t, c, setup.revision, helm[i], sail[i])
 	}
 }
 
@@ -132,31 +135,50 @@ func compareIstioctl(t *testing.T, c istioctlCommand, revision string, helm, sai
 // istioctlOnSail installs with Sail, runs the commands with its istiod serving, uninstalls (the operator stopped
 // afterwards) and returns the outputs and the revision's merged values.
 func istioctlOnSail(t *testing.T, setup istioctlSetup) ([]framework.IstioctlRun, map[string]any) {
-	g := NewWithT(t)
-	ctx := context.Background()
 	op := startOperator(t)
-	tag := &sailv1.IstioRevisionTag{ObjectMeta: metav1.ObjectMeta{Name: "prod"}, Spec: sailv1.IstioRevisionTagSpec{
-		TargetRef: sailv1.IstioRevisionTagTargetReference{Kind: sailv1.IstioKind, Name: "default"}}}
-	g.Expect(cluster.Client.Create(ctx, tag)).To(Succeed())
-	t.Cleanup(func() { _ = cluster.Client.Delete(ctx, tag) })
+	tag := createProdTag(t)
 	createIstio(t, &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: sailv1.IstioSpec{
 		Version: istioctlVersion, Namespace: "istio-system",
 		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: setup.strategy}}})
+	vals := revisionValues(t, setup.revision)
+	NewWithT(t).Eventually(tagWebhooks(setup.tags), waitFor).Should(Succeed())
+	outputs := istioctlWithIstiod(t, setup.revision)
+	uninstallSail(t, tag)
+	op.Stop()
+	return outputs, vals
+}
+
+// createProdTag creates the IstioRevisionTag prod of the Istio named default; it is deleted when the test ends.
+func createProdTag(t *testing.T) *sailv1.IstioRevisionTag {
+	ctx := context.Background()
+	tag := &sailv1.IstioRevisionTag{ObjectMeta: metav1.ObjectMeta{Name: "prod"}, Spec: sailv1.IstioRevisionTagSpec{
+		TargetRef: sailv1.IstioRevisionTagTargetReference{Kind: sailv1.IstioKind, Name: "default"}}}
+	NewWithT(t).Expect(cluster.Client.Create(ctx, tag)).To(Succeed())
+	t.Cleanup(func() { _ = cluster.Client.Delete(ctx, tag) })
+	return tag
+}
+
+// revisionValues returns an IstioRevision's merged values.
+func revisionValues(t *testing.T, name string) map[string]any {
+	g := NewWithT(t)
 	rev := &sailv1.IstioRevision{}
-	g.Expect(cluster.Client.Get(ctx, client.ObjectKey{Name: setup.revision}, rev)).To(Succeed())
+	g.Expect(cluster.Client.Get(context.Background(), client.ObjectKey{Name: name}, rev)).To(Succeed())
 	vals, err := values.ToMap(rev.Spec.Values)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Eventually(tagWebhooks(setup.tags), waitFor).Should(Succeed())
+	return vals
+}
 
-	outputs := istioctlWithIstiod(t, setup.revision)
+// uninstallSail deletes the tag and the Istio named default, waits until both are gone and checks that Sail
+// deleted what it applied, so that the Helm install starts clean.
+func uninstallSail(t *testing.T, tag *sailv1.IstioRevisionTag) {
+	g := NewWithT(t)
+	ctx := context.Background()
 	g.Expect(cluster.Client.Delete(ctx, tag)).To(Succeed())
 	deleteIstio(t, "default")
 	g.Eventually(func() bool {
 		return apierrors.IsNotFound(cluster.Client.Get(ctx, client.ObjectKeyFromObject(tag), tag))
 	}, waitFor).Should(BeTrue(), "the IstioRevisionTag is deleted")
-	g.Expect(sailObjects()).To(BeEmpty(), "Sail deleted what it applied, so that Helm's install starts clean")
-	op.Stop()
-	return outputs, vals
+	g.Expect(sailObjects()).To(BeEmpty(), "Sail deleted what it applied")
 }
 
 // tagWebhooks returns nil once the injection webhook of every tag exists.
@@ -175,13 +197,12 @@ func tagWebhooks(tags []string) func() error {
 
 // sailObjects lists what Sail applied of the kinds istioctl reads and is still there.
 func sailObjects() []string {
-	ctx := context.Background()
 	lists := []client.ObjectList{&admissionregistrationv1.MutatingWebhookConfigurationList{},
 		&admissionregistrationv1.ValidatingWebhookConfigurationList{}, &corev1.ServiceList{},
 		&corev1.ConfigMapList{}, &appsv1.DeploymentList{}}
 	var out []string
 	for _, list := range lists {
-		if err := cluster.Client.List(ctx, list, client.HasLabels{apply.LabelManagedBy}); err != nil {
+		if err := cluster.Client.List(context.Background(), list, client.HasLabels{apply.LabelManagedBy}); err != nil {
 			return []string{err.Error()}
 		}
 		_ = meta.EachListItem(list, func(o runtime.Object) error {
@@ -193,62 +214,89 @@ func sailObjects() []string {
 	return out
 }
 
-// istioctlOnHelm installs the base and istiod charts as a Helm user would with vals (the revision's merged
-// values, which name the revision), `--set defaultRevision=<revision>` for base and the tags in revisionTags for
-// istiod; it runs the commands with its istiod serving, uninstalls and returns the outputs.
+// helmChart is one `helm install <release> <chart> -n istio-system` with values.
+type helmChart struct {
+	release, chart string
+	values         values.Map
+}
+
+// helmCharts are the charts a Helm user installs for a setup with vals (the revision's merged values, which name
+// the revision): base with `--set defaultRevision=<revision>`, then istiod with the tags in revisionTags.
+func helmCharts(setup istioctlSetup, vals values.Map) []helmChart {
+	tags := []any{}
+	for _, tag := range setup.tags {
+		tags = append(tags, tag)
+	}
+	return []helmChart{
+		{"istio-base", versions.ChartBase, values.Merge(vals, values.Map{"defaultRevision": setup.revision})},
+		{"istiod", versions.ChartIstiod, values.Merge(values.ForIstiodChart(vals), values.Map{"revisionTags": tags})},
+	}
+}
+
+// istioctlOnHelm installs a setup's charts as a Helm user would, runs the commands with its istiod serving,
+// uninstalls and returns the outputs.
 func istioctlOnHelm(t *testing.T, setup istioctlSetup, vals map[string]any) []framework.IstioctlRun {
+	uninstall := helmInstall(t, helmCharts(setup, vals))
+	outputs := istioctlWithIstiod(t, setup.revision)
+	uninstall()
+	return outputs
+}
+
+// helmInstall installs charts in order and returns what uninstalls them in reverse order, which also runs when
+// the test ends.
+func helmInstall(t *testing.T, charts []helmChart) (uninstall func()) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	var releases []*framework.HelmRelease
-	uninstall := func() {
+	uninstall = func() {
 		for i := len(releases) - 1; i >= 0; i-- {
 			g.Expect(releases[i].Uninstall(ctx, cluster.Client)).To(Succeed())
 		}
 		releases = nil
 	}
 	t.Cleanup(uninstall)
-	tags := []any{}
-	for _, tag := range setup.tags {
-		tags = append(tags, tag)
-	}
-	for _, r := range []struct {
-		release, chart string
-		vals           values.Map
-	}{
-		{"istio-base", versions.ChartBase, values.Merge(vals, values.Map{"defaultRevision": setup.revision})},
-		{"istiod", versions.ChartIstiod, values.Merge(values.ForIstiodChart(vals), values.Map{"revisionTags": tags})},
-	} {
-		rel, err := cluster.HelmInstall(ctx, istioctlVersion, r.chart, r.release, "istio-system", r.vals)
+	for _, c := range charts {
+		rel, err := cluster.HelmInstall(ctx, istioctlVersion, c.chart, c.release, "istio-system", c.values)
 		g.Expect(err).NotTo(HaveOccurred())
 		releases = append(releases, rel)
 	}
-	outputs := istioctlWithIstiod(t, setup.revision)
-	uninstall()
-	return outputs
+	return uninstall
 }
 
-// istioctlWithIstiod starts the real istiod of a revision, waits until it has filled in its webhooks, creates a
-// pod in each app namespace and runs the commands; istiod is stopped and the pods deleted before it returns.
+// istioctlWithIstiod starts the real istiod of a revision, waits until it has filled in its webhooks, creates an
+// injected pod in each app namespace and runs the commands; istiod is stopped and the pods deleted before it
+// returns.
 func istioctlWithIstiod(t *testing.T, revision string) []framework.IstioctlRun {
-	g := NewWithT(t)
-	ctx := context.Background()
 	istiod := startIstiod(t, "istio-system", revision, istioctlVersion)
 	defer istiod.Stop()
-	g.Eventually(webhooksFilledIn, waitFor).Should(Succeed())
+	NewWithT(t).Eventually(webhooksFilledIn, waitFor).Should(Succeed())
+	pods := createInjectedPods(t, "app-tagged", "app-injected")
+	defer deletePods(t, pods)
+	return runIstioctlCommands(t, revision)
+}
+
+// createInjectedPods creates a pod in each namespace and checks that it was injected.
+func createInjectedPods(t *testing.T, namespaces ...string) []*corev1.Pod {
+	g := NewWithT(t)
 	var pods []*corev1.Pod
-	for _, ns := range []string{"app-tagged", "app-injected"} {
+	for _, ns := range namespaces {
 		pod := testPod(ns, "web", map[string]string{"app": "web"})
-		g.Expect(cluster.Client.Create(ctx, pod)).To(Succeed())
+		g.Expect(cluster.Client.Create(context.Background(), pod)).To(Succeed())
 		g.Expect(sidecarOf(pod)).NotTo(BeNil(), "the pod in %s is injected", ns)
 		pods = append(pods, pod)
 	}
-	defer deletePods(t, pods)
+	return pods
+}
+
+// runIstioctlCommands runs every command against the cluster, REV in its arguments naming the revision.
+func runIstioctlCommands(t *testing.T, revision string) []framework.IstioctlRun {
+	g := NewWithT(t)
 	istioctl, err := cluster.Istioctl(istioctlVersion, t.TempDir())
 	g.Expect(err).NotTo(HaveOccurred())
 	var out []framework.IstioctlRun
 	for _, c := range istioctlCommands {
 		args := strings.Split(strings.ReplaceAll(strings.Join(c.args, "\x00"), "REV", revision), "\x00")
-		run, err := istioctl.Run(ctx, args...)
+		run, err := istioctl.Run(context.Background(), args...)
 		g.Expect(err).NotTo(HaveOccurred())
 		out = append(out, run)
 	}
@@ -260,11 +308,7 @@ func istioctlWithIstiod(t *testing.T, revision string) []framework.IstioctlRun {
 func webhooksFilledIn() error {
 	ctx := context.Background()
 	mwcs := &admissionregistrationv1.MutatingWebhookConfigurationList{}
-	vwcs := &admissionregistrationv1.ValidatingWebhookConfigurationList{}
 	if err := cluster.Client.List(ctx, mwcs, client.HasLabels{"istio.io/rev"}); err != nil {
-		return err
-	}
-	if err := cluster.Client.List(ctx, vwcs, client.HasLabels{"istio.io/rev"}); err != nil {
 		return err
 	}
 	for _, mwc := range mwcs.Items {
@@ -273,6 +317,16 @@ func webhooksFilledIn() error {
 				return fmt.Errorf("%s has no CA bundle yet", mwc.Name)
 			}
 		}
+	}
+	return validationFilledIn()
+}
+
+// validationFilledIn returns nil once istiod has written the CA bundle of every Istio validating webhook and
+// switched it to fail closed.
+func validationFilledIn() error {
+	vwcs := &admissionregistrationv1.ValidatingWebhookConfigurationList{}
+	if err := cluster.Client.List(context.Background(), vwcs, client.HasLabels{"istio.io/rev"}); err != nil {
+		return err
 	}
 	for _, vwc := range vwcs.Items {
 		for _, w := range vwc.Webhooks {
