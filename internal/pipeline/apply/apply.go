@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"strings"
 	"sync"
 
@@ -228,6 +229,9 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured) (A
 		return Unchanged, nil
 	}
 	applied := u.DeepCopy()
+	if exists {
+		keepLiveFailurePolicy(applied, live)
+	}
 	if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied),
 		client.FieldOwner(m.fieldManager), client.ForceOwnership); err != nil {
 		return "", err
@@ -301,19 +305,26 @@ func (m *Manager) AppliedGeneration(u *unstructured.Unstructured) int64 {
 }
 
 // ownedFields returns our apply entry of the object's managed fields in a canonical form (the API server's
-// encoding and a decoded-then-encoded copy order keys differently), or "" when there is none.
+// encoding and a decoded-then-encoded copy order keys differently; fields istiod takes over are left out), or ""
+// when there is none.
 func (m *Manager) ownedFields(obj metav1.Object) string {
 	for _, e := range obj.GetManagedFields() {
 		if e.Manager == m.fieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" && e.FieldsV1 != nil {
-			var tree map[string]any
-			if err := json.Unmarshal(e.FieldsV1.Raw, &tree); err != nil {
-				return string(e.FieldsV1.Raw)
-			}
-			canonical, err := json.Marshal(tree) // map keys are sorted
-			if err != nil {
-				return string(e.FieldsV1.Raw)
-			}
-			return string(canonical)
+			return canonicalFields(kindOf(obj), e.FieldsV1.Raw)
+		}
+	}
+	return ""
+}
+
+// kindOf returns the kind of a typed or unstructured object (typed objects read from a cache may have no
+// TypeMeta).
+func kindOf(obj metav1.Object) string {
+	if o, ok := obj.(runtime.Object); ok {
+		if kind := o.GetObjectKind().GroupVersionKind().Kind; kind != "" {
+			return kind
+		}
+		if _, ok := obj.(*admissionregistrationv1.ValidatingWebhookConfiguration); ok {
+			return "ValidatingWebhookConfiguration"
 		}
 	}
 	return ""
