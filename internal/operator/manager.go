@@ -86,7 +86,7 @@ type Operator struct {
 	// Renderer renders charts (shared by the controllers, so its cache and counters are the operator's).
 	Renderer *render.Renderer
 	// Applier applies and deletes objects.
-	Applier *apply.Manager
+	Applier *apply.Applier
 	// Istio and Revision are the controllers, exposed for benchmarks that call Reconcile directly.
 	Istio    *istioctrl.Reconciler
 	Revision *istiorevision.Reconciler
@@ -150,7 +150,7 @@ type wiring struct {
 	opts     *Options
 	platform values.Platform
 	renderer *render.Renderer
-	applier  *apply.Manager
+	applier  *apply.Applier
 	recorder events.EventRecorder
 	migrator *workloads.Migrator
 	crds     *istiocrds.Installer // nil unless the operator manages Istio's CRDs
@@ -162,7 +162,7 @@ type wiring struct {
 // one applier, one event recorder and one workload migrator.
 func newWiring(mgr ctrl.Manager, o *Options, platform values.Platform) *wiring {
 	w := &wiring{mgr: mgr, opts: o, platform: platform, renderer: render.New(nil)}
-	w.applier = apply.NewManager(mgr.GetClient(), mgr.GetClient(), mgr.GetScheme(), FieldManager)
+	w.applier = apply.NewApplier(mgr.GetClient(), mgr.GetClient(), mgr.GetScheme(), FieldManager)
 	w.recorder = mgr.GetEventRecorder("sail-operator")
 	w.migrator = &workloads.Migrator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: w.recorder}
 	if o.ManageIstioCRDs {

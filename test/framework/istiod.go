@@ -107,6 +107,16 @@ func (in *Istiod) start(bin string, args, env []string) error {
 	return nil
 }
 
+// IstiodInstalled returns nil once the istiod Deployment and Service of a revision exist, so StartIstiod can run.
+func (c *Cluster) IstiodInstalled(ctx context.Context, namespace, revision string) error {
+	deploy, err := c.istiodDeployment(ctx, namespace, revision)
+	if err != nil {
+		return err
+	}
+	_, err = c.serviceIP(ctx, namespace, deploy.Name)
+	return err
+}
+
 // istiodDeployment finds the istiod Deployment of a revision.
 func (c *Cluster) istiodDeployment(ctx context.Context, namespace, revision string) (*appsv1.Deployment, error) {
 	list := &appsv1.DeploymentList{}
@@ -211,12 +221,24 @@ func (in *Istiod) Debug(path string) (string, error) {
 
 // ErrorLines returns the lines of istiod's log at level error.
 func (in *Istiod) ErrorLines() []string {
+	return in.ErrorLinesBefore(time.Time{})
+}
+
+// ErrorLinesBefore returns the lines of istiod's log at level error logged before t (all of them when t is zero),
+// e.g. before its revision was deleted, after which a real istiod's pod is terminated while its ServiceAccount
+// token stops working.
+func (in *Istiod) ErrorLinesBefore(t time.Time) []string {
 	data, _ := os.ReadFile(in.LogPath)
 	var out []string
 	for _, line := range strings.Split(string(data), "\n") {
-		if fields := strings.Fields(line); len(fields) > 1 && fields[1] == "error" {
-			out = append(out, line)
+		fields := strings.Fields(line)
+		if len(fields) < 2 || fields[1] != "error" {
+			continue
 		}
+		if at, err := time.Parse(time.RFC3339Nano, fields[0]); !t.IsZero() && err == nil && !at.Before(t) {
+			continue
+		}
+		out = append(out, line)
 	}
 	return out
 }

@@ -48,19 +48,6 @@ func TestStripRuntimeFields(t *testing.T) {
 		"a CA bundle the user set (remote control planes) is applied")
 }
 
-func TestHash_IgnoresItsOwnAnnotation(t *testing.T) {
-	g := NewWithT(t)
-	a := obj("ConfigMap", "ns", "c")
-	h1, err := Hash(a)
-	g.Expect(err).NotTo(HaveOccurred())
-	a.SetAnnotations(map[string]string{AnnotationAppliedHash: "whatever"})
-	h2, _ := Hash(a)
-	g.Expect(h2).To(Equal(h1))
-	a.SetLabels(map[string]string{"x": "y"})
-	h3, _ := Hash(a)
-	g.Expect(h3).NotTo(Equal(h1))
-}
-
 func TestInventory_DiffAndUnion(t *testing.T) {
 	g := NewWithT(t)
 	old := Inventory([]*unstructured.Unstructured{obj("ConfigMap", "ns", "a"), obj("ConfigMap", "ns", "b")})

@@ -18,7 +18,7 @@ func TestAppliedGeneration(t *testing.T) {
 	ctx := context.Background()
 	env := testenv.Start(t)
 	env.CreateNamespace(t, "gen")
-	m := apply.NewManager(env.Client, env.Client, env.Client.Scheme(), "sail-test")
+	m := apply.NewApplier(env.Client, env.Client, env.Client.Scheme(), "sail-test")
 	deploy := func(image string) *unstructured.Unstructured {
 		return &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "apps/v1", "kind": "Deployment",

@@ -40,7 +40,7 @@ func TestApply_WebhookRuntimeFields(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	env := testenv.Start(t)
-	m := apply.NewManager(env.Client, env.Client, env.Client.Scheme(), "sail-test")
+	m := apply.NewApplier(env.Client, env.Client, env.Client.Scheme(), "sail-test")
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
 	live := func() (string, string) {
 		g.ExpectWithOffset(1, env.Client.Get(ctx, client.ObjectKey{Name: "istio-validator"}, vwc)).To(Succeed())

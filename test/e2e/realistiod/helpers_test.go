@@ -2,6 +2,7 @@ package realistiod
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ func startOperator(t *testing.T) *framework.Operator {
 func startIstiod(t *testing.T, namespace, revision, version string) *framework.Istiod {
 	g := NewWithT(t)
 	ctx := context.Background()
+	waitIstioCRDs(t)
 	in, err := cluster.StartIstiod(ctx, framework.IstiodOptions{Namespace: namespace, Revision: revision,
 		Version: version, Dir: t.TempDir()})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -85,22 +87,46 @@ func readyStatus(name string) func() string {
 	}
 }
 
-// istioClient waits for Istio's VirtualService CRD (which Sail installs) to be established and returns a client
-// whose REST mapper knows Istio's kinds (the cluster's client was made before they existed).
-func istioClient(t *testing.T) client.Client {
-	g := NewWithT(t)
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	g.Eventually(func() bool {
-		err := cluster.Client.Get(context.Background(), client.ObjectKey{Name: "virtualservices.networking.istio.io"}, crd)
-		for _, cond := range crd.Status.Conditions {
-			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-				return err == nil
+// waitIstioCRDs waits until every Istio CRD (*.istio.io), which Sail installs, is established: a pod of istiod
+// starts long after, while a process started here could list a kind the API server does not serve yet.
+func waitIstioCRDs(t *testing.T) {
+	NewWithT(t).Eventually(func() string {
+		list := &apiextensionsv1.CustomResourceDefinitionList{}
+		if err := cluster.Client.List(context.Background(), list); err != nil {
+			return err.Error()
+		}
+		count := 0
+		for _, crd := range list.Items {
+			if !strings.HasSuffix(crd.Spec.Group, "istio.io") {
+				continue
+			}
+			count++
+			if !established(&crd) {
+				return crd.Name + " is not established"
 			}
 		}
-		return false
-	}, waitFor).Should(BeTrue(), "Sail installs Istio's CRDs")
+		if count == 0 {
+			return "no Istio CRD yet"
+		}
+		return ""
+	}, waitFor).Should(BeEmpty(), "Sail installs Istio's CRDs")
+}
+
+func established(crd *apiextensionsv1.CustomResourceDefinition) bool {
+	for _, cond := range crd.Status.Conditions {
+		if cond.Type == apiextensionsv1.Established {
+			return cond.Status == apiextensionsv1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// istioClient waits for Istio's CRDs and returns a client whose REST mapper knows Istio's kinds (the cluster's
+// client was made before they existed).
+func istioClient(t *testing.T) client.Client {
+	waitIstioCRDs(t)
 	c, err := client.New(cluster.Config, client.Options{Scheme: cluster.Client.Scheme()})
-	g.Expect(err).NotTo(HaveOccurred())
+	NewWithT(t).Expect(err).NotTo(HaveOccurred())
 	return c
 }
 
