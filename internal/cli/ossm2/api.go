@@ -31,7 +31,9 @@ const StdinName = input.StdinName
 type Document = input.Document
 
 // ReadFiles reads the objects of every named input: a file, a folder or "-" for stdin (see input.ReadFiles).
-func ReadFiles(names []string, stdin io.Reader) ([]Document, []Finding) { return input.ReadFiles(names, stdin) }
+func ReadFiles(names []string, stdin io.Reader) ([]Document, []Finding) {
+	return input.ReadFiles(names, stdin)
+}
 
 // ParseYAML reads the objects of one file's content (see input.ParseYAML).
 func ParseYAML(file string, data []byte) ([]Document, []Finding) { return input.ParseYAML(file, data) }
@@ -83,9 +85,17 @@ type OfflineOptions = validate.OfflineOptions
 func LoadSchemas(opts OfflineOptions) (*SchemaSet, error) { return validate.LoadSchemas(opts) }
 
 // ValidateOffline validates each object against its CRD schema or Go type (see validate.Offline).
-func ValidateOffline(objects []Object, set *SchemaSet) *ValidationReport { return validate.Offline(objects, set) }
+func ValidateOffline(objects []Object, set *SchemaSet) *ValidationReport {
+	return validate.Offline(objects, set)
+}
 
 // ValidateCluster validates each object with a server-side apply dry-run (see validate.Cluster).
 func ValidateCluster(ctx context.Context, cfg *rest.Config, objects []Object) (*ValidationReport, error) {
 	return validate.Cluster(ctx, cfg, objects)
+}
+
+// ValidateOfflineWhereSkipped validates offline the objects a cluster validation skipped, where a schema is
+// available (see validate.OfflineWhereSkipped).
+func ValidateOfflineWhereSkipped(rep *ValidationReport, objects []Object, set *SchemaSet) {
+	validate.OfflineWhereSkipped(rep, objects, set)
 }

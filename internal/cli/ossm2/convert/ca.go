@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/sail-mesh/sail/internal/cli/ossm2/fieldpath"
@@ -56,31 +57,34 @@ func istiodCA(p *plane, at fieldpath.Path, istiod *input.IstiodCA) {
 		return
 	}
 	ip := at.Child("istiod")
-	if ss := istiod.SelfSigned; ss != nil {
-		sp := ip.Child("selfSigned")
-		caEnv(p, sp.Child("ttl"), "CITADEL_SELF_SIGNED_CA_CERT_TTL", ss.TTL)
-		if ss.GracePeriod != "" {
-			setCAEnv(p, sp.Child("gracePeriod"), "CITADEL_SELF_SIGNED_ROOT_CERT_GRACE_PERIOD_PERCENTILE",
-				strings.TrimSuffix(ss.GracePeriod, "%"))
-		}
-		caEnv(p, sp.Child("checkPeriod"), "CITADEL_SELF_SIGNED_ROOT_CERT_CHECK_INTERVAL", ss.CheckPeriod)
-		if ss.EnableJitter != nil {
-			jitter := "false"
-			if *ss.EnableJitter {
-				jitter = "true"
-			}
-			caEnv(p, sp.Child("enableJitter"), "CITADEL_ENABLE_JITTER_FOR_ROOT_CERT_ROTATOR", jitter)
-		}
-		if ss.Org != "" {
-			p.src.warn(sp.Child("org"), "the organisation of the self-signed root cannot be set upstream: not "+
-				"carried over")
-		}
-	}
+	selfSignedCA(p, ip.Child("selfSigned"), istiod)
 	if pk := istiod.PrivateKey; pk != nil {
 		caEnv(p, ip.Child("privateKey", "rootCADir"), "ROOT_CA_DIR", pk.RootCADir)
 	}
 	caEnv(p, ip.Child("workloadCertTTLDefault"), "DEFAULT_WORKLOAD_CERT_TTL", istiod.WorkloadCertTTLDefault)
 	caEnv(p, ip.Child("workloadCertTTLMax"), "MAX_WORKLOAD_CERT_TTL", istiod.WorkloadCertTTLMax)
+}
+
+// selfSignedCA carries over the tuning of istiod's self-signed root (certificateAuthority.istiod.selfSigned).
+func selfSignedCA(p *plane, sp fieldpath.Path, istiod *input.IstiodCA) {
+	ss := istiod.SelfSigned
+	if ss == nil {
+		return
+	}
+	caEnv(p, sp.Child("ttl"), "CITADEL_SELF_SIGNED_CA_CERT_TTL", ss.TTL)
+	if ss.GracePeriod != "" {
+		setCAEnv(p, sp.Child("gracePeriod"), "CITADEL_SELF_SIGNED_ROOT_CERT_GRACE_PERIOD_PERCENTILE",
+			strings.TrimSuffix(ss.GracePeriod, "%"))
+	}
+	caEnv(p, sp.Child("checkPeriod"), "CITADEL_SELF_SIGNED_ROOT_CERT_CHECK_INTERVAL", ss.CheckPeriod)
+	if ss.EnableJitter != nil {
+		caEnv(p, sp.Child("enableJitter"), "CITADEL_ENABLE_JITTER_FOR_ROOT_CERT_ROTATOR",
+			strconv.FormatBool(*ss.EnableJitter))
+	}
+	if ss.Org != "" {
+		p.src.warn(sp.Child("org"), "the organisation of the self-signed root cannot be set upstream: not carried "+
+			"over")
+	}
 }
 
 // caEnv carries over a CA setting from as istiod environment variable name, unless value is empty.

@@ -3,6 +3,7 @@ package convert
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -38,6 +39,20 @@ func (b *istioSpec) record(from report.Location, path, note string) {
 func (b *istioSpec) carry(from, to fieldpath.Path, v any) {
 	b.values.set(to, v)
 	b.record(b.src.at(from), fieldpath.Path{"spec", "values"}.Join(to).String(), "")
+}
+
+// carryString carries over the string v like carry, unless it is empty.
+func (b *istioSpec) carryString(from, to fieldpath.Path, v string) {
+	if v != "" {
+		b.carry(from, to, v)
+	}
+}
+
+// carryJoined carries over a list as one comma-separated string, unless the list is empty.
+func (b *istioSpec) carryJoined(from, to fieldpath.Path, list []string) {
+	if len(list) > 0 {
+		b.carry(from, to, strings.Join(list, ","))
+	}
 }
 
 // carryDefault sets a value that OpenShift Service Mesh 2 applied implicitly; from is the field it stands for

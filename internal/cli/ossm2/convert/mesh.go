@@ -19,10 +19,8 @@ func convertGeneral(p *plane) {
 		return
 	}
 	if l := g.Logging; l != nil {
-		if len(l.ComponentLevels) > 0 {
-			p.istio.carry(fieldpath.Path{"general", "logging", "componentLevels"}, vpath("global.logging.level"),
-				sortedLabelString(l.ComponentLevels))
-		}
+		p.istio.carryString(fieldpath.Path{"general", "logging", "componentLevels"}, vpath("global.logging.level"),
+			sortedLabelString(l.ComponentLevels))
 		if l.LogAsJSON != nil {
 			p.istio.carry(fieldpath.Path{"general", "logging", "logAsJSON"}, vpath("global.logAsJson"), *l.LogAsJSON)
 		}
@@ -66,12 +64,8 @@ func convertCluster(p *plane) {
 		return
 	}
 	at := fieldpath.Path{"cluster"}
-	if cl.Name != "" {
-		p.istio.carry(at.Child("name"), vpath("global.multiCluster.clusterName"), cl.Name)
-	}
-	if cl.Network != "" {
-		p.istio.carry(at.Child("network"), vpath("global.network"), cl.Network)
-	}
+	p.istio.carryString(at.Child("name"), vpath("global.multiCluster.clusterName"), cl.Name)
+	p.istio.carryString(at.Child("network"), vpath("global.network"), cl.Network)
 	if mc := cl.MultiCluster; mc != nil {
 		if mc.On() {
 			p.src.warn(at.Child("multiCluster", "enabled"), "OpenShift Service Mesh 2 multi-cluster uses the legacy "+

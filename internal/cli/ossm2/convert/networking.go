@@ -14,9 +14,7 @@ func proxyNetworking(p *plane, at fieldpath.Path, n *input.ProxyNetworking) {
 	if n == nil {
 		n = &input.ProxyNetworking{}
 	}
-	if n.ClusterDomain != "" {
-		p.istio.carry(at.Child("clusterDomain"), vpath("global.proxy.clusterDomain"), n.ClusterDomain)
-	}
+	p.istio.carryString(at.Child("clusterDomain"), vpath("global.proxy.clusterDomain"), n.ClusterDomain)
 	carryDuration(p, at.Child("connectionTimeout"), vpath("meshConfig.connectTimeout"), n.ConnectionTimeout)
 	carryDuration(p, at.Child("maxConnectionAge"), vpath("pilot.keepaliveMaxServerConnectionAge"),
 		n.MaxConnectionAge)
@@ -49,38 +47,22 @@ func inboundTraffic(p *plane, at fieldpath.Path, in *input.InboundTraffic) {
 	if in == nil {
 		return
 	}
-	if in.InterceptionMode != "" {
-		p.istio.carry(at.Child("interceptionMode"), vpath("meshConfig.defaultConfig.interceptionMode"),
-			in.InterceptionMode)
-	}
-	if len(in.IncludedPorts) > 0 {
-		p.istio.carry(at.Child("includedPorts"), vpath("global.proxy.includeInboundPorts"),
-			strings.Join(in.IncludedPorts, ","))
-	}
-	if len(in.ExcludedPorts) > 0 {
-		p.istio.carry(at.Child("excludedPorts"), vpath("global.proxy.excludeInboundPorts"), joinInts(in.ExcludedPorts))
-	}
+	p.istio.carryString(at.Child("interceptionMode"), vpath("meshConfig.defaultConfig.interceptionMode"),
+		in.InterceptionMode)
+	p.istio.carryJoined(at.Child("includedPorts"), vpath("global.proxy.includeInboundPorts"), in.IncludedPorts)
+	p.istio.carryString(at.Child("excludedPorts"), vpath("global.proxy.excludeInboundPorts"),
+		joinInts(in.ExcludedPorts))
 }
 
 func outboundTraffic(p *plane, at fieldpath.Path, out *input.OutboundTraffic) {
 	if out == nil {
 		return
 	}
-	if len(out.IncludedIPRanges) > 0 {
-		p.istio.carry(at.Child("includedIPRanges"), vpath("global.proxy.includeIPRanges"),
-			strings.Join(out.IncludedIPRanges, ","))
-	}
-	if len(out.ExcludedIPRanges) > 0 {
-		p.istio.carry(at.Child("excludedIPRanges"), vpath("global.proxy.excludeIPRanges"),
-			strings.Join(out.ExcludedIPRanges, ","))
-	}
-	if len(out.ExcludedPorts) > 0 {
-		p.istio.carry(at.Child("excludedPorts"), vpath("global.proxy.excludeOutboundPorts"),
-			joinInts(out.ExcludedPorts))
-	}
-	if out.Policy != "" {
-		p.istio.carry(at.Child("policy"), vpath("meshConfig.outboundTrafficPolicy.mode"), out.Policy)
-	}
+	p.istio.carryJoined(at.Child("includedIPRanges"), vpath("global.proxy.includeIPRanges"), out.IncludedIPRanges)
+	p.istio.carryJoined(at.Child("excludedIPRanges"), vpath("global.proxy.excludeIPRanges"), out.ExcludedIPRanges)
+	p.istio.carryString(at.Child("excludedPorts"), vpath("global.proxy.excludeOutboundPorts"),
+		joinInts(out.ExcludedPorts))
+	p.istio.carryString(at.Child("policy"), vpath("meshConfig.outboundTrafficPolicy.mode"), out.Policy)
 }
 
 // initialization reads how pod networking is set up (CNI by default); CNI needs an IstioCNI.

@@ -21,13 +21,9 @@ func convertProxy(p *plane) {
 	}
 	at := fieldpath.Path{"proxy"}
 	if l := px.Logging; l != nil {
-		if l.Level != "" {
-			p.istio.carry(at.Child("logging", "level"), vpath("global.proxy.logLevel"), l.Level)
-		}
-		if len(l.ComponentLevels) > 0 {
-			p.istio.carry(at.Child("logging", "componentLevels"), vpath("global.proxy.componentLogLevel"),
-				sortedLabelString(l.ComponentLevels))
-		}
+		p.istio.carryString(at.Child("logging", "level"), vpath("global.proxy.logLevel"), l.Level)
+		p.istio.carryString(at.Child("logging", "componentLevels"), vpath("global.proxy.componentLogLevel"),
+			sortedLabelString(l.ComponentLevels))
 	}
 	if px.AdminPort != nil {
 		p.istio.carry(at.Child("adminPort"), vpath("meshConfig.defaultConfig.proxyAdminPort"), *px.AdminPort)
@@ -56,15 +52,9 @@ func accessLogFile(p *plane, at fieldpath.Path, al *input.ProxyAccessLog) {
 	if f == nil {
 		return
 	}
-	if f.Name != "" {
-		p.istio.carry(at.Child("name"), vpath("meshConfig.accessLogFile"), f.Name)
-	}
-	if f.Encoding != "" {
-		p.istio.carry(at.Child("encoding"), vpath("meshConfig.accessLogEncoding"), strings.ToUpper(f.Encoding))
-	}
-	if f.Format != "" {
-		p.istio.carry(at.Child("format"), vpath("meshConfig.accessLogFormat"), f.Format)
-	}
+	p.istio.carryString(at.Child("name"), vpath("meshConfig.accessLogFile"), f.Name)
+	p.istio.carryString(at.Child("encoding"), vpath("meshConfig.accessLogEncoding"), strings.ToUpper(f.Encoding))
+	p.istio.carryString(at.Child("format"), vpath("meshConfig.accessLogFormat"), f.Format)
 }
 
 // accessLogService carries over spec.proxy.accessLogging.envoyService.

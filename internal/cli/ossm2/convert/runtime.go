@@ -83,9 +83,7 @@ func runtimeDefaults(p *plane, at fieldpath.Path, d *input.RuntimeDefaults) {
 			p.istio.carry(pp.Child("tolerations"), vpath("global.defaultTolerations"),
 				resource.JSONValue(pod.Tolerations))
 		}
-		if pod.PriorityClassName != "" {
-			p.istio.carry(pp.Child("priorityClassName"), vpath("global.priorityClassName"), pod.PriorityClassName)
-		}
+		p.istio.carryString(pp.Child("priorityClassName"), vpath("global.priorityClassName"), pod.PriorityClassName)
 	}
 }
 
@@ -107,9 +105,7 @@ func defaultContainer(p *plane, at fieldpath.Path, c *input.ContainerConfig) {
 				"per component (spec.values.pilot.resources, global.proxy.resources)")
 		}
 	}
-	if c.ImagePullPolicy != "" {
-		p.istio.carry(at.Child("imagePullPolicy"), vpath("global.imagePullPolicy"), string(c.ImagePullPolicy))
-	}
+	p.istio.carryString(at.Child("imagePullPolicy"), vpath("global.imagePullPolicy"), string(c.ImagePullPolicy))
 	if len(c.ImagePullSecrets) > 0 {
 		var names []string
 		for _, s := range c.ImagePullSecrets {

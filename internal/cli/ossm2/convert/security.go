@@ -21,9 +21,7 @@ func convertSecurity(p *plane) {
 	}
 	at := fieldpath.Path{"security"}
 	if t := sec.Trust; t != nil {
-		if t.Domain != "" {
-			p.istio.carry(at.Child("trust", "domain"), vpath("meshConfig.trustDomain"), t.Domain)
-		}
+		p.istio.carryString(at.Child("trust", "domain"), vpath("meshConfig.trustDomain"), t.Domain)
 		if len(t.AdditionalDomains) > 0 {
 			p.istio.carry(at.Child("trust", "additionalDomains"), vpath("meshConfig.trustDomainAliases"),
 				t.AdditionalDomains)
@@ -42,9 +40,7 @@ func convertSecurity(p *plane) {
 			"ServiceMeshControlPlane; upstream Istio creates none. If you rely on that isolation, create equivalent "+
 			"NetworkPolicies (e.g. allow ingress from namespaces labelled %s=%s)", DiscoveryLabel, p.name)
 	}
-	if sec.JwksResolverCA != "" {
-		p.istio.carry(at.Child("jwksResolverCA"), vpath("pilot.jwksResolverExtraRootCA"), sec.JwksResolverCA)
-	}
+	p.istio.carryString(at.Child("jwksResolverCA"), vpath("pilot.jwksResolverExtraRootCA"), sec.JwksResolverCA)
 }
 
 // controlPlaneSecurity carries over spec.security.controlPlane: istiod's certificate provider and TLS settings.
@@ -52,9 +48,7 @@ func controlPlaneSecurity(p *plane, at fieldpath.Path, cp *input.ControlPlaneSec
 	if cp.MTLS != nil {
 		p.src.note(at.Child("mtls"), "control plane mTLS is always on upstream; the setting is not needed")
 	}
-	if cp.CertProvider != "" {
-		p.istio.carry(at.Child("certProvider"), vpath("global.pilotCertProvider"), strings.ToLower(cp.CertProvider))
-	}
+	p.istio.carryString(at.Child("certProvider"), vpath("global.pilotCertProvider"), strings.ToLower(cp.CertProvider))
 	tls := cp.TLS
 	if tls == nil {
 		return

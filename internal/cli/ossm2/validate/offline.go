@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -220,4 +221,26 @@ func validateBuiltin(obj map[string]any, t reflect.Type) []string {
 		msgs = append(msgs, fmt.Sprintf("%s: %s", p.Path, msg))
 	}
 	return msgs
+}
+
+// OfflineWhereSkipped validates offline, where a schema is available, the objects that a cluster validation
+// skipped (the cluster does not serve their kind yet): their result becomes the offline one, after the reason
+// they were skipped.
+func OfflineWhereSkipped(rep *report.ValidationReport, objects []resource.Object, set *SchemaSet) {
+	for i, r := range rep.Results {
+		if r.Status != report.ValidationSkipped {
+			continue
+		}
+		j := slices.IndexFunc(objects, func(o resource.Object) bool { return o.Ref() == r.Object })
+		if j < 0 {
+			continue
+		}
+		off := offlineResult(objects[j], set)
+		if off.Status == report.ValidationSkipped {
+			continue
+		}
+		rep.Results[i].Status = off.Status
+		rep.Results[i].Messages = append(r.Messages, "validated offline instead")
+		rep.Results[i].Messages = append(rep.Results[i].Messages, off.Messages...)
+	}
 }
