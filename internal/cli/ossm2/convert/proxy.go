@@ -155,16 +155,21 @@ func proxyRuntime(p *plane, at fieldpath.Path, rt *input.ProxyRuntime) {
 		proxyReadiness(p, at.Child("readiness"), r)
 	}
 	if c := rt.Container; c != nil {
-		cp := at.Child("container")
-		if c.Resources != nil {
-			p.istio.carry(cp.Child("resources"), vpath("global.proxy.resources"), resourcesValue(c.Resources))
-		}
-		for _, k := range slices.Sorted(maps.Keys(c.Env)) {
-			p.istio.carry(cp.Child("env", k), fieldpath.Path{"meshConfig", "defaultConfig", "proxyMetadata", k},
-				c.Env[k])
-		}
-		dropImageFields(p.src, cp, c)
+		carryContainer(p, at.Child("container"), c, vpath("global.proxy.resources"),
+			vpath("meshConfig.defaultConfig.proxyMetadata"))
 	}
+}
+
+// carryContainer carries over a container's resources to the value at resources and each of its environment
+// variables to a value under env, and warns about its image settings.
+func carryContainer(p *plane, at fieldpath.Path, c *input.ContainerConfig, resources, env fieldpath.Path) {
+	if c.Resources != nil {
+		p.istio.carry(at.Child("resources"), resources, resourcesValue(c.Resources))
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Env)) {
+		p.istio.carry(at.Child("env", k), env.Child(k), c.Env[k])
+	}
+	dropImageFields(p.src, at, c)
 }
 
 func proxyReadiness(p *plane, at fieldpath.Path, r *input.ProxyReadiness) {

@@ -130,13 +130,7 @@ func pilotRuntime(p *plane, at fieldpath.Path, c *input.ComponentRuntime) {
 	}
 	if ct := c.Container; ct != nil {
 		cp := at.Child("container")
-		if ct.Resources != nil {
-			p.istio.carry(cp.Child("resources"), vpath("pilot.resources"), resourcesValue(ct.Resources))
-		}
-		for _, k := range slices.Sorted(maps.Keys(ct.Env)) {
-			p.istio.carry(cp.Child("env", k), fieldpath.Path{"pilot", "env", k}, ct.Env[k])
-		}
-		dropImageFields(p.src, cp, ct)
+		carryContainer(p, cp, ct, vpath("pilot.resources"), vpath("pilot.env"))
 		if ct.ImagePullPolicy != "" || len(ct.ImagePullSecrets) > 0 {
 			p.src.warn(cp, "istiod has no image pull settings of its own upstream: set "+
 				"spec.values.global.imagePullPolicy and imagePullSecrets (apply to every component)")
