@@ -24,7 +24,7 @@ run: tools build ## Start a local cluster (unless KUBECONFIG is set), the operat
 	hack/run.sh
 
 .PHONY: test
-test: tools resources verify-gen ## Run every test: unit, controller (envtest) and end-to-end (kwok cluster).
+test: tools istio-tools resources verify-gen ## Run every test: unit, controller (envtest) and end-to-end (kwok cluster).
 	$(GO) test -exec $(NETNS) -count=1 -timeout 45m ./...
 
 ##@ Build
@@ -32,6 +32,10 @@ test: tools resources verify-gen ## Run every test: unit, controller (envtest) a
 .PHONY: tools
 tools: ## Build the test cluster binaries and controller-gen into bin/ (skipped when up to date).
 	hack/tools.sh
+
+.PHONY: istio-tools
+istio-tools: ## Build pilot-discovery and istioctl of every supported Istio version into bin/istio/ (for the tests).
+	hack/tools.sh istio
 
 .PHONY: resources
 resources: ## Extract the Istio charts and profiles of every version in resources/versions.yaml.

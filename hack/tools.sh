@@ -6,8 +6,12 @@
 #   tools/etcd            etcd
 #   tools/kwok            kwok kwokctl
 #   tools/controller-gen  controller-gen
+#   istio                 pilot-discovery and istioctl of every version in resources/versions.yaml, built from
+#                         tools/istio-<version> (which pins the istio.io/istio module version that file names)
+#                         into bin/istio/<version>/; not in the default set: `make test` builds it, `make run`
+#                         does not need it
 #
-# Usage: hack/tools.sh [TOOL...]   (TOOL is a directory name under tools/; default: all)
+# Usage: hack/tools.sh [TOOL...]   (TOOL is a directory name under tools/, or istio; default: all under tools/)
 #
 # A tool is rebuilt only when one of its binaries is missing or its stamp
 # (bin/.stamp-<tool>) differs. The stamp is a hash of the tool module's go.mod,
@@ -148,6 +152,59 @@ build_tool() {
 	printf '%-15s built (%s) %ds\n' "${tool}" "${bins[*]}" $((SECONDS - start))
 }
 
+# istio_versions prints "name moduleVersion" for each version in resources/versions.yaml.
+istio_versions() {
+	awk '/^  - name:/ {name=$3} /^    moduleVersion:/ {print name, $2}' "${ROOT}/resources/versions.yaml"
+}
+
+# build_istio builds pilot-discovery and istioctl of each supported Istio version, in one go build per version
+# (they share most packages), from the module tools/istio-<version>, which pins the istio.io/istio module version
+# that versions.yaml names.
+build_istio() {
+	local name module
+	while read -r name module; do
+		build_istio_version "${name}" "${module}"
+	done < <(istio_versions)
+}
+
+build_istio_version() {
+	local name="$1" module="$2" start=${SECONDS}
+	local tool="istio-${name}" dir="${BIN_DIR}/istio/${name}"
+	local moddir="${ROOT}/tools/${tool}"
+	if [[ ! -f "${moddir}/go.mod" ]]; then
+		echo "tools.sh: no tools/${tool}/go.mod for Istio ${name}: copy another version's and pin istio.io/istio ${module}" >&2
+		return 1
+	fi
+	local pinned
+	pinned="$(cd "${moddir}" && go list -m -f '{{.Version}}' istio.io/istio)"
+	if [[ "${pinned}" != "${module}" ]]; then
+		echo "tools.sh: tools/${tool} pins istio.io/istio ${pinned}, resources/versions.yaml names ${module}" >&2
+		return 1
+	fi
+	# Stamp the version in as Istio's release build does (istioctl version, istiod's reported version).
+	local hub pkg=istio.io/istio/pkg/version
+	hub="$(awk -v n="${name}" '/^  - name:/ {cur=$3} /^    hub:/ && cur==n {print $2}' "${ROOT}/resources/versions.yaml")"
+	local flags="-s -w -X ${pkg}.buildVersion=${name#v} -X ${pkg}.buildTag=${name} -X ${pkg}.buildStatus=Clean"
+	flags+=" -X ${pkg}.buildGitRevision=${module##*-} -X ${pkg}.buildHub=${hub}"
+	local want stamp_file="${BIN_DIR}/.stamp-${tool}"
+	want="$(stamp "${tool}" "${flags}")"
+	if [[ -f "${stamp_file}" && "$(cat "${stamp_file}")" == "${want}" && -x "${dir}/pilot-discovery" && -x "${dir}/istioctl" ]]; then
+		printf '%-15s up to date (pilot-discovery istioctl %s) %ds\n' istio "${name}" $((SECONDS - start))
+		return 0
+	fi
+	rm -f "${stamp_file}"
+	local tmp
+	tmp="$(mktemp -d "${BIN_DIR}/.build-${tool}.XXXXXX")"
+	SCRATCH_DIRS+=("${tmp}")
+	(cd "${moddir}" && go build -trimpath -ldflags="${flags}" -o "${tmp}/" \
+		istio.io/istio/pilot/cmd/pilot-discovery istio.io/istio/istioctl/cmd/istioctl)
+	mkdir -p "${dir}"
+	mv -f "${tmp}/pilot-discovery" "${tmp}/istioctl" "${dir}/"
+	rm -rf "${tmp}"
+	echo "${want}" >"${stamp_file}"
+	printf '%-15s built (pilot-discovery istioctl %s) %ds\n' istio "${name}" $((SECONDS - start))
+}
+
 main() {
 	if ! command -v go >/dev/null; then
 		echo "tools.sh: go is not on PATH" >&2
@@ -159,7 +216,7 @@ main() {
 	fi
 	local tool
 	for tool in "${tools[@]}"; do
-		packages "${tool}" >/dev/null
+		[[ "${tool}" == istio ]] || packages "${tool}" >/dev/null
 	done
 
 	# Serialize concurrent runs (e.g. parallel make targets) on one bin/.
@@ -169,7 +226,11 @@ main() {
 	fi
 
 	for tool in "${tools[@]}"; do
-		build_tool "${tool}"
+		if [[ "${tool}" == istio ]]; then
+			build_istio
+		else
+			build_tool "${tool}"
+		fi
 	done
 }
 

@@ -80,6 +80,14 @@ type Values struct {
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:pruning:PreserveUnknownFields
 	GatewayClasses *apiextensionsv1.JSON `json:"gatewayClasses,omitempty"`
+
+	// SELinux options of the istio-cni-node pods, at the top level where Istio's profiles set them (the OpenShift profile: type spc_t) and where the cni chart reads them; the istiod chart does not use them. On an IstioCNI, set cni.seLinuxOptions.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	SeLinuxOptions *apiextensionsv1.JSON `json:"seLinuxOptions,omitempty"`
 }
 
 // CNIConfig mirrors CNIConfig of istio.io/istio/operator/pkg/apis.
@@ -226,6 +234,33 @@ type CNIConfig struct {
 	// See https://kubernetes.io/docs/tutorials/security/apparmor/
 	// https://kubernetes.io/docs/reference/labels-annotations-taints/#container-apparmor-security-beta-kubernetes-io
 	UseAppArmorAnnotation *bool `json:"useAppArmorAnnotation,omitempty"`
+
+	// SELinux options of the istio-cni-node pods (Istio's OpenShift profile sets type spc_t).
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	SeLinuxOptions *apiextensionsv1.JSON `json:"seLinuxOptions,omitempty"`
+
+	// terminationGracePeriodSeconds of the istio-cni-node pods; more time for CNI cleanup during rolling updates.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+
+	// Tolerations of the istio-cni-node pods.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	// +kubebuilder:validation:items:Type=object
+	Tolerations []apiextensionsv1.JSON `json:"tolerations,omitempty"`
+
+	// Update strategy of the istio-cni-node DaemonSet.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	UpdateStrategy *apiextensionsv1.JSON `json:"updateStrategy,omitempty"`
 }
 
 // GlobalLoggingConfig specifies the global logging level settings for the Istio control plane components.
@@ -329,6 +364,22 @@ type CNIAmbientConfig struct {
 
 	// If enabled, and ambient is enabled, iptables reconciliation will be enabled.
 	ReconcileIptablesOnStartup *bool `json:"reconcileIptablesOnStartup,omitempty"`
+
+	// Pod and namespace selectors that identify the pods ambient mode captures.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	// +kubebuilder:validation:items:Type=object
+	EnablementSelectors []apiextensionsv1.JSON `json:"enablementSelectors,omitempty"`
+
+	// Whether the CNI agent always shares the network namespace of its node (ambient mode).
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	ShareHostNetworkNamespace *bool `json:"shareHostNetworkNamespace,omitempty"`
+
+	// Whether the CNI agent retries checking if a pod is ambient-enabled after errors.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	EnableAmbientDetectionRetry *bool `json:"enableAmbientDetectionRetry,omitempty"`
 }
 
 // GatewaysConfig mirrors GatewaysConfig of istio.io/istio/operator/pkg/apis.
@@ -1197,6 +1248,11 @@ type ProxyInitConfig struct {
 	//
 	// Deprecated: Istio marks this field as deprecated.
 	Resources *Resources `json:"resources,omitempty"`
+
+	// Bypasses iptables idempotency handling and applies the rules regardless of the table state; only to work around an issue of that handling.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	ForceApplyIptables *bool `json:"forceApplyIptables,omitempty"`
 }
 
 // SDSConfig mirrors SDSConfig of istio.io/istio/operator/pkg/apis.
@@ -1324,6 +1380,12 @@ type WaypointConfig struct {
 	// See https://kubernetes.io/docs/concepts/configuration/taint-and-toleration/
 	// +kubebuilder:validation:items:Type=object
 	Toleration []apiextensionsv1.JSON `json:"toleration,omitempty"`
+
+	// Tolerations of the waypoint proxy pods.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	// +kubebuilder:validation:items:Type=object
+	Tolerations []apiextensionsv1.JSON `json:"tolerations,omitempty"`
 }
 
 // NetworkPolicyConfig mirrors NetworkPolicyConfig of istio.io/istio/operator/pkg/apis.
@@ -1578,6 +1640,40 @@ type PilotConfig struct {
 
 	// Select a custom name for istiod's plugged-in CA CRL ConfigMap.
 	CrlConfigMapName string `json:"crlConfigMapName,omitempty"`
+
+	// Name of the ztunnel ServiceAccount that istiod trusts (default ztunnel); set it when ztunnel is installed under another name.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	TrustedZtunnelName string `json:"trustedZtunnelName,omitempty"`
+
+	// terminationMessagePolicy of the discovery container (Istio's OpenShift profile sets FallbackToLogsOnError).
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	TerminationMessagePolicy string `json:"terminationMessagePolicy,omitempty"`
+
+	// Annotations added to the istiod Deployment.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	DeploymentAnnotations map[string]string `json:"deploymentAnnotations,omitempty"`
+
+	// Init containers added to the istiod pod.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	// +kubebuilder:validation:items:Type=object
+	InitContainers []apiextensionsv1.JSON `json:"initContainers,omitempty"`
+
+	// istiod's PodDisruptionBudget: minAvailable or maxUnavailable (never both), and unhealthyPodEvictionPolicy.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	Pdb *apiextensionsv1.JSON `json:"pdb,omitempty"`
+
+	// Annotations added to the sidecar injector's MutatingWebhookConfigurations.
+	//
+	// Not in Istio's values schema (values_types.proto); Istio's charts read it.
+	SidecarInjectorWebhookAnnotations map[string]string `json:"sidecarInjectorWebhookAnnotations,omitempty"`
 }
 
 // CNIUsageConfig mirrors CNIUsageConfig of istio.io/istio/operator/pkg/apis.

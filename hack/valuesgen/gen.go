@@ -20,6 +20,8 @@ type config struct {
 	// Reserved are further type names not to emit (the identifiers declared by the
 	// hand-written files of the output package).
 	Reserved map[string]bool
+	// ChartFields are appended to their messages (chartFields in the real run).
+	ChartFields []chartField
 }
 
 // fieldOverride retypes one field of a message to another message.
@@ -90,6 +92,9 @@ type generator struct {
 	imports  map[string]string // import path -> name
 	cuts     []string          // fields cut to break type cycles, for the report
 	reserved map[string]bool
+	// chartFields are the extra fields of config.ChartFields; chartFieldUsed marks those emitted, by index.
+	chartFields    []chartField
+	chartFieldUsed map[int]bool
 }
 
 func key(d *typeDecl) string { return d.pkg.path + "." + d.name }
@@ -118,6 +123,9 @@ func generateWithReport(cfg config) ([]byte, *report, error) {
 		names:    map[*typeDecl]string{},
 		imports:  map[string]string{},
 		reserved: cfg.Reserved,
+
+		chartFields:    cfg.ChartFields,
+		chartFieldUsed: map[int]bool{},
 	}
 	vp, err := g.l.load(valuesPkgPath)
 	if err != nil {
@@ -128,6 +136,9 @@ func generateWithReport(cfg config) ([]byte, *report, error) {
 		return nil, nil, fmt.Errorf("%s: no Values type", valuesPkgPath)
 	}
 	if err := g.walk(root); err != nil {
+		return nil, nil, err
+	}
+	if err := unusedChartFields(g.chartFields, g.chartFieldUsed); err != nil {
 		return nil, nil, err
 	}
 	if err := g.assignNames(); err != nil {
@@ -146,6 +157,9 @@ func (g *generator) walk(d *typeDecl) error {
 	g.onStack[d] = true
 	g.order = append(g.order, d)
 	fields, err := g.l.messageFields(d)
+	if err == nil {
+		fields, err = addChartFields(d, fields, g.chartFields, g.chartFieldUsed)
+	}
 	if err != nil {
 		return err
 	}

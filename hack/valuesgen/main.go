@@ -64,6 +64,13 @@
 //     cycle) is cut: it becomes schemaless JSON of type object, and says so in its
 //     doc comment. The generator prints the cut fields on stderr.
 //
+// # Chart fields
+//
+// Istio's charts read some settings that values_types.proto lacks (istiod's
+// trustedZtunnelName, the OpenShift profile's terminationMessagePolicy, ...).
+// chartFields lists them; each is appended to its message with a doc comment that
+// says so. The generator fails when one of them appears in the proto.
+//
 // Doc comments are carried over from the protos. Lines that look like markers
 // (starting with "+": Istio's own +kubebuilder, +cue-gen, +protoc-gen-crd
 // annotations), lines starting with "TODO", HTML comments and "$hide_from_docs"
@@ -85,7 +92,7 @@ import (
 )
 
 func main() {
-	var cfg config
+	cfg := config{ChartFields: chartFields}
 	out := flag.String("out", "-", "output file, - for stdout")
 	flag.StringVar(&cfg.IstioDir, "istio-dir", "", "directory of the istio.io/istio module")
 	flag.StringVar(&cfg.APIDir, "api-dir", "", "directory of the istio.io/api module")

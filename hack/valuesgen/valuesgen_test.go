@@ -36,10 +36,11 @@ func TestGeneratedFileUpToDate(t *testing.T) {
 	reserved, err := declaredNames("../../api/v1")
 	noErr(t, err)
 	got, err := generate(config{
-		IstioDir: istioDir,
-		APIDir:   apiDir,
-		Source:   fmt.Sprintf("%s@%s %s@%s", vars["ISTIO_MODULE"], vars["ISTIO_VERSION"], vars["ISTIO_API_MODULE"], vars["ISTIO_API_VERSION"]),
-		Reserved: reserved,
+		IstioDir:    istioDir,
+		APIDir:      apiDir,
+		Source:      fmt.Sprintf("%s@%s %s@%s", vars["ISTIO_MODULE"], vars["ISTIO_VERSION"], vars["ISTIO_API_MODULE"], vars["ISTIO_API_VERSION"]),
+		Reserved:    reserved,
+		ChartFields: chartFields,
 	})
 	noErr(t, err)
 	want, err := os.ReadFile(outFile)
@@ -405,5 +406,37 @@ func hasPrefix(t *testing.T, s, prefix string) {
 	t.Helper()
 	if !strings.HasPrefix(s, prefix) {
 		t.Errorf("%q does not start with %q", s, prefix)
+	}
+}
+
+func TestChartFieldsAreAppended(t *testing.T) {
+	cfg := writeFake(t)
+	cfg.ChartFields = []chartField{
+		{"Gateway", "Annotations", "annotations", "stringMap", "Annotations of the gateway."},
+		{"Gateway", "Selectors", "selectors", "objects", "Selectors."},
+		{"Gateway", "Retry", "retry", "bool", "Whether to retry."},
+	}
+	src, err := generate(cfg)
+	noErr(t, err)
+	fields := structFields(t, string(src), "Gateway")
+	eq(t, fields["Annotations"][0], "map[string]string `json:\"annotations,omitempty\"`")
+	eq(t, fields["Annotations"][1], "// Annotations of the gateway.\n//\n// "+chartFieldNote+"\n")
+	eq(t, fields["Selectors"][0], "[]apiextensionsv1.JSON `json:\"selectors,omitempty\"`")
+	contains(t, fields["Selectors"][1], "+kubebuilder:validation:items:Type=object")
+	eq(t, fields["Retry"][0], "*bool `json:\"retry,omitempty\"`")
+	hasPrefix(t, fields["Name"][0], "string ") // the proto's own fields stay
+}
+
+func TestChartFieldsMustBeMissingFromTheSchema(t *testing.T) {
+	for _, c := range []chartField{
+		{"Gateway", "Name", "name", "string", "Already in the proto."},
+		{"Nowhere", "Name", "name", "string", "Of a message the proto lacks."},
+		{"Gateway", "Odd", "odd", "float", "Of an unknown kind."},
+	} {
+		cfg := writeFake(t)
+		cfg.ChartFields = []chartField{c}
+		if _, err := generate(cfg); err == nil {
+			t.Errorf("chart field %s.%s (%s) was accepted", c.message, c.jsonName, c.doc)
+		}
 	}
 }

@@ -39,14 +39,14 @@ var (
 // Collector reports Sail's metrics.
 type Collector struct {
 	renderer *render.Renderer
-	applier  *apply.Manager
+	applier  *apply.Applier
 	reader   client.Reader
 	migrator *workloads.Migrator
 }
 
 // Register adds Sail's metrics to controller-runtime's registry, served on the operator's metrics endpoint. In a
 // process that runs several operators (tests) the first one registered is reported.
-func Register(renderer *render.Renderer, applier *apply.Manager, reader client.Reader, migrator *workloads.Migrator) error {
+func Register(renderer *render.Renderer, applier *apply.Applier, reader client.Reader, migrator *workloads.Migrator) error {
 	err := crmetrics.Registry.Register(&Collector{renderer: renderer, applier: applier, reader: reader, migrator: migrator})
 	if are := (prometheus.AlreadyRegisteredError{}); errors.As(err, &are) {
 		return nil

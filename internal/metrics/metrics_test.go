@@ -30,7 +30,7 @@ func TestCollector(t *testing.T) {
 	r := render.New(nil)
 	_, err := r.Render(render.Input{Version: "v1.31.0", Chart: "istiod", Release: "default", Namespace: "istio-system"})
 	g.Expect(err).NotTo(HaveOccurred())
-	col := &Collector{renderer: r, applier: apply.NewManager(c, c, scheme, "test"), reader: c, migrator: &workloads.Migrator{}}
+	col := &Collector{renderer: r, applier: apply.NewApplier(c, c, scheme, "test"), reader: c, migrator: &workloads.Migrator{}}
 	reg := prometheus.NewRegistry()
 	g.Expect(reg.Register(col)).To(Succeed())
 	g.Expect(testutil.GatherAndCompare(reg, strings.NewReader(`

@@ -85,7 +85,7 @@ type Operator struct {
 	// Renderer renders charts (shared by the controllers, so its cache and counters are the operator's).
 	Renderer *render.Renderer
 	// Applier applies and deletes objects.
-	Applier *apply.Manager
+	Applier *apply.Applier
 	// Istio and Revision are the controllers, exposed for benchmarks that call Reconcile directly.
 	Istio    *istioctrl.Reconciler
 	Revision *istiorevision.Reconciler
@@ -143,7 +143,7 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	})); err != nil {
 		return nil, err
 	}
-	applier := apply.NewManager(mgr.GetClient(), mgr.GetClient(), scheme, FieldManager)
+	applier := apply.NewApplier(mgr.GetClient(), mgr.GetClient(), scheme, FieldManager)
 	recorder := mgr.GetEventRecorder("sail-operator")
 	migrator := &workloads.Migrator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}
 	if err := metrics.Register(renderer, applier, mgr.GetClient(), migrator); err != nil {

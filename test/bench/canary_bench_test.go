@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -35,7 +34,7 @@ func BenchmarkCanaryUpgrade(b *testing.B) {
 	if err := framework.DeleteCluster(ctx, "sail-bench-canary"); err != nil {
 		b.Fatal(err)
 	}
-	cluster, err := framework.StartCluster(ctx, "sail-bench-canary", 3, filepath.Join("testdata", "audit-policy.yaml"))
+	cluster, err := framework.StartCluster(ctx, "sail-bench-canary", 3, framework.AuditPolicy())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -122,7 +121,7 @@ func BenchmarkCanaryUpgrade(b *testing.B) {
 	b.StopTimer()
 	end := time.Now()
 	time.Sleep(2 * time.Second) // let the audit log flush
-	writes, by, err := countWrites(cluster.Local.AuditLogPath(), "sail-operator", start, end)
+	writes, by, err := framework.CountWrites(cluster.Local.AuditLogPath(), "sail-operator", start, end)
 	if err != nil {
 		b.Fatal(err)
 	}

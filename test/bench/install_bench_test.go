@@ -98,7 +98,7 @@ func BenchmarkInstall(b *testing.B) {
 	if err := framework.DeleteCluster(ctx, "sail-bench"); err != nil {
 		b.Fatal(err)
 	}
-	cluster, err := framework.StartCluster(ctx, "sail-bench", 3, filepath.Join("testdata", "audit-policy.yaml"))
+	cluster, err := framework.StartCluster(ctx, "sail-bench", 3, framework.AuditPolicy())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func BenchmarkInstall(b *testing.B) {
 	writeManifest(b, filepath.Join(dir, "istio.yaml"), objs)
 	// Istio's CRDs are installed beforehand in both cases, the way the operator installs them (so a later operator
 	// finds them as its own), and are not part of the comparison.
-	applier := apply.NewManager(c, c, c.Scheme(), operator.FieldManager)
+	applier := apply.NewApplier(c, c, c.Scheme(), operator.FieldManager)
 	if err := istiocrds.NewInstaller(applier, c).Ensure(ctx, versions.Default().Newest().Name); err != nil {
 		b.Fatal(err)
 	}
@@ -181,12 +181,12 @@ func BenchmarkInstall(b *testing.B) {
 	time.Sleep(60 * time.Second)
 	idleEnd := time.Now()
 	time.Sleep(2 * time.Second) // let the audit log flush
-	writes, by, err := countWrites(cluster.Local.AuditLogPath(), "sail-operator", start, installEnd.Add(2*time.Second))
+	writes, by, err := framework.CountWrites(cluster.Local.AuditLogPath(), "sail-operator", start, installEnd.Add(2*time.Second))
 	if err != nil {
 		b.Fatal(err)
 	}
 	rep.add(b, "operator write requests during install", float64(writes), "requests", summarize(by))
-	idle, byIdle, err := countWrites(cluster.Local.AuditLogPath(), "sail-operator", idleStart, idleEnd)
+	idle, byIdle, err := framework.CountWrites(cluster.Local.AuditLogPath(), "sail-operator", idleStart, idleEnd)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,8 +4,6 @@
 package bench
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,54 +38,6 @@ func (r *report) write(b *testing.B) {
 	if err := os.WriteFile(filepath.Join(dir, "bench-"+r.name+".txt"), []byte(content), 0o644); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// auditEvent is the part of an audit.k8s.io/v1 Event the benchmarks read.
-type auditEvent struct {
-	Verb           string    `json:"verb"`
-	UserAgent      string    `json:"userAgent"`
-	RequestURI     string    `json:"requestURI"`
-	Stage          string    `json:"stage"`
-	StageTimestamp time.Time `json:"stageTimestamp"`
-	ObjectRef      *struct {
-		Resource    string `json:"resource"`
-		Subresource string `json:"subresource"`
-		Name        string `json:"name"`
-	} `json:"objectRef"`
-}
-
-var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true, "apply": true}
-
-// countWrites counts the write requests sent by user agents starting with agent in [from, to), by resource.
-func countWrites(path, agent string, from, to time.Time) (int, map[string]int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	total := 0
-	by := map[string]int{}
-	for sc.Scan() {
-		var e auditEvent
-		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Stage != "ResponseComplete" || !writeVerbs[e.Verb] {
-			continue
-		}
-		if !strings.HasPrefix(e.UserAgent, agent) || e.StageTimestamp.Before(from) || !e.StageTimestamp.Before(to) {
-			continue
-		}
-		total++
-		res := e.Verb
-		if e.ObjectRef != nil {
-			res += " " + e.ObjectRef.Resource
-			if e.ObjectRef.Subresource != "" {
-				res += "/" + e.ObjectRef.Subresource
-			}
-		}
-		by[res]++
-	}
-	return total, by, sc.Err()
 }
 
 func summarize(by map[string]int) string {

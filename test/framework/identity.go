@@ -2,14 +2,10 @@ package framework
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -19,15 +15,9 @@ import (
 // for ttl, at least ten minutes) and writes a kubeconfig that reaches the cluster with it to dir. A process given
 // that kubeconfig has exactly the ServiceAccount's permissions, as in a pod that runs under it.
 func (c *Cluster) ServiceAccountKubeconfig(ctx context.Context, dir, namespace, name string, ttl time.Duration) (string, error) {
-	cs, err := kubernetes.NewForConfig(c.Config)
+	token, err := c.tokenFor(ctx, namespace, name, "", ttl)
 	if err != nil {
 		return "", err
-	}
-	seconds := int64(ttl / time.Second)
-	tr, err := cs.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &seconds}}, metav1.CreateOptions{})
-	if err != nil {
-		return "", fmt.Errorf("requesting a token for ServiceAccount %s/%s: %w", namespace, name, err)
 	}
 	ca := c.Config.CAData
 	if len(ca) == 0 && c.Config.CAFile != "" {
@@ -39,7 +29,7 @@ func (c *Cluster) ServiceAccountKubeconfig(ctx context.Context, dir, namespace, 
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: c.Config.Host, CertificateAuthorityData: ca,
 		InsecureSkipTLSVerify: c.Config.Insecure, TLSServerName: c.Config.ServerName}
-	kc.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	kc.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: token}
 	kc.Contexts["sa"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: user}
 	kc.CurrentContext = "sa"
 	path := filepath.Join(dir, namespace+"-"+name+".kubeconfig")

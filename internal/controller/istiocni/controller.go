@@ -5,31 +5,24 @@ package istiocni
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
 	"github.com/sail-mesh/sail/internal/pipeline/apply"
-	"github.com/sail-mesh/sail/internal/pipeline/readiness"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
-	"github.com/sail-mesh/sail/internal/pipeline/status"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
@@ -49,97 +42,85 @@ const Finalizer = "sailoperator.io/istiocni-cleanup"
 // ReleaseName is the Helm release name the cni chart is rendered with.
 const ReleaseName = "istio-cni"
 
-// Reconciler reconciles the IstioCNI.
+// Reconciler reconciles the IstioCNI. It is the lifecycle.Kind of IstioCNIs: the lifecycle.Reconciler runs the
+// reconcile, this type says what is particular to the IstioCNI.
 type Reconciler struct {
 	Client   client.Client
 	Scheme   *runtime.Scheme
 	Renderer *render.Renderer
-	Applier  *apply.Manager
+	Applier  *apply.Applier
 	Versions *versions.List
 	Platform values.Platform
 	Recorder events.EventRecorder
 
-	// lc holds the shared apply/prune/finalize steps; SetupWithManager sets it.
-	lc *lifecycle.Lifecycle
+	// base runs the reconcile; SetupWithManager sets it.
+	base *lifecycle.Reconciler[*sailv1.IstioCNI]
 }
+
+type scope = lifecycle.Scope[*sailv1.IstioCNI]
 
 // Reconcile moves the IstioCNI towards its spec.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
-	cni := &sailv1.IstioCNI{}
-	if err := r.Client.Get(ctx, req.NamespacedName, cni); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !cni.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.lc.Finalize(ctx, cni, &cni.Status.Inventory, cni.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
-			return r.render(cni)
-		})
-	}
-	if cni.Name != sailv1.IstioCNIName {
-		// The CRD rejects other names; this guards against an outdated CRD.
-		return ctrl.Result{}, r.updateStatus(ctx, cni, cni.Status.DeepCopy(), &lifecycle.Outcome{Reason: sailv1.ReasonInvalidSpec,
-			Err: fmt.Errorf("an IstioCNI must be named %s; this one is ignored", sailv1.IstioCNIName)})
-	}
-	if err := r.lc.EnsureFinalizer(ctx, cni); err != nil {
-		return ctrl.Result{}, err
-	}
-	log.FromContext(ctx).V(1).Info("reconciling")
-	before := cni.Status.DeepCopy()
-	out := &lifecycle.Outcome{}
-	err := r.reconcile(ctx, cni, out)
-	if statusErr := r.updateStatus(ctx, cni, before, out); statusErr != nil {
-		err = errors.Join(err, statusErr)
-	}
-	return ctrl.Result{}, err
+	return r.base.Reconcile(ctx, req)
 }
 
-func (r *Reconciler) reconcile(ctx context.Context, cni *sailv1.IstioCNI, out *lifecycle.Outcome) error {
-	version, err := r.Versions.Resolve(cni.Spec.Version)
-	if err != nil {
-		out.Fail(sailv1.ReasonInvalidSpec, err)
-		return reconcile.TerminalError(err)
-	}
-	cni.Status.Version = version.Name
-	out.Applied = "istio-cni " + version.Name
-	if reason, msg, err := lifecycle.CheckNamespace(ctx, r.Client, cni.Spec.Namespace); err != nil || reason != "" {
-		if err != nil {
-			out.Fail(sailv1.ReasonReconcileError, err)
-			return err
-		}
-		out.Fail(reason, errors.New(msg))
-		return nil // the namespace watch brings us back
-	}
-	objs, reason, err := r.lc.Desired(cni, lifecycle.Key(cni, string(r.Platform)), cni.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
-		return r.render(cni)
-	})
-	if err != nil {
-		out.Fail(reason, err)
-		if reason == sailv1.ReasonRenderError || reason == sailv1.ReasonInvalidSpec {
-			return reconcile.TerminalError(err)
-		}
-		return err
-	}
-	if err := r.lc.ApplyAndPrune(ctx, cni, &cni.Status.Inventory, objs, out.Applied); err != nil {
-		out.Fail(sailv1.ReasonReconcileError, err)
-		return err
-	}
-	ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, objs, r.Applier.AppliedGeneration)
-	if err != nil {
-		return err
-	}
-	out.Ready, out.ReadyMessage = ready, msg+"."
-	if ready {
-		out.ReadyMessage = "The istio-cni node agent is ready on every node."
+// NewObject returns an empty IstioCNI.
+func (r *Reconciler) NewObject() *sailv1.IstioCNI { return &sailv1.IstioCNI{} }
+
+// StatusOf points at the IstioCNI's status.
+func (r *Reconciler) StatusOf(cni *sailv1.IstioCNI) lifecycle.Status {
+	st := &cni.Status
+	return lifecycle.Status{All: st, Conditions: &st.Conditions, ObservedGeneration: &st.ObservedGeneration,
+		Inventory: &st.Inventory, Clear: []string{"version", "inventory"}}
+}
+
+// Refuse refuses an IstioCNI not named default: the CRD rejects other names, this guards against an outdated CRD.
+func (r *Reconciler) Refuse(cni *sailv1.IstioCNI) error {
+	if cni.Name != sailv1.IstioCNIName {
+		return fmt.Errorf("an IstioCNI must be named %s; this one is ignored", sailv1.IstioCNIName)
 	}
 	return nil
 }
 
-// render returns the cni chart's objects for the IstioCNI's spec.
-func (r *Reconciler) render(cni *sailv1.IstioCNI) ([]*unstructured.Unstructured, error) {
+// Resolve resolves the version and checks the namespace.
+func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, error) {
+	cni := s.Obj
+	version, err := r.Versions.Resolve(cni.Spec.Version)
+	if err != nil {
+		s.Outcome.Fail(sailv1.ReasonInvalidSpec, err)
+		return lifecycle.Plan{}, reconcile.TerminalError(err)
+	}
+	cni.Status.Version = version.Name
+	if ok, err := s.RequireNamespace(ctx, cni.Spec.Namespace); !ok {
+		return lifecycle.Plan{}, err
+	}
+	return lifecycle.Plan{
+		Applied:   "istio-cni " + version.Name,
+		Namespace: cni.Spec.Namespace,
+		Key:       []string{string(r.Platform)},
+		Render:    func() ([]*unstructured.Unstructured, error) { return r.Render(cni) },
+		Ready:     "The istio-cni node agent is ready on every node.",
+	}, nil
+}
+
+// SetStatus sets Reconciled, Ready and the state.
+func (r *Reconciler) SetStatus(_ context.Context, s *scope) error {
+	s.Obj.Status.State = s.ReconciledAndReady()
+	return nil
+}
+
+// Leftovers renders the IstioCNI's objects for its deletion.
+func (r *Reconciler) Leftovers(_ context.Context, cni *sailv1.IstioCNI) (string, lifecycle.RenderFunc) {
+	return cni.Spec.Namespace, func() ([]*unstructured.Unstructured, error) { return r.Render(cni) }
+}
+
+// Render returns the cni chart's objects for the IstioCNI's spec.
+func (r *Reconciler) Render(cni *sailv1.IstioCNI) ([]*unstructured.Unstructured, error) {
 	version, err := r.Versions.Resolve(cni.Spec.Version)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := Values(version, cni.Spec.Profile, r.Platform, cni.Spec.Values)
+	vals, err := values.ForCNIChart(version, cni.Spec.Profile, r.Platform, cni.Spec.Values)
 	if err != nil {
 		return nil, err
 	}
@@ -147,30 +128,14 @@ func (r *Reconciler) render(cni *sailv1.IstioCNI) ([]*unstructured.Unstructured,
 		Namespace: cni.Spec.Namespace, Values: vals})
 }
 
-// updateStatus writes the conditions computed from the outcome when the status changed.
-func (r *Reconciler) updateStatus(ctx context.Context, cni *sailv1.IstioCNI, before *sailv1.IstioCNIStatus, out *lifecycle.Outcome) error {
-	cni.Status.State = out.SetConditions(&cni.Status.Conditions, cni.Generation)
-	cni.Status.ObservedGeneration = cni.Generation
-	r.lc.Events(cni, before.Conditions, cni.Status.Conditions, out)
-	if equality.Semantic.DeepEqual(before, &cni.Status) {
-		return nil
-	}
-	return status.Patch(ctx, r.Client, cni, cni.Status, "version", "inventory")
-}
-
 // SetupWithManager registers the controller and its watches: the IstioCNI, the objects it owns (a change or
 // deletion brings it back to repair them, a DaemonSet status change to report readiness) and its namespace.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
-	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.IstioCNI{}).Named("istiocni").
-		WithOptions(controller.Options{MaxConcurrentReconciles: 1})
-	for _, o := range OwnedTypes() {
-		b = b.Owns(o)
-	}
-	nsMeta := &metav1.PartialObjectMetadata{}
-	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	b = b.WatchesMetadata(nsMeta, handler.EnqueueRequestsFromMapFunc(r.inNamespace))
-	return b.Complete(r)
+	r.base = lifecycle.NewReconciler[*sailv1.IstioCNI](r, &lifecycle.Lifecycle{Client: r.Client, Scheme: r.Scheme,
+		Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer})
+	return lifecycle.NewBuilder(mgr, &sailv1.IstioCNI{}, "istiocni", 1, OwnedTypes()...).
+		WatchesMetadata(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.inNamespace)).
+		Complete(r)
 }
 
 func (r *Reconciler) inNamespace(ctx context.Context, ns client.Object) []reconcile.Request {

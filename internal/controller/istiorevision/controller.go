@@ -15,18 +15,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
@@ -36,7 +30,6 @@ import (
 	"github.com/sail-mesh/sail/internal/mesh/revision"
 	"github.com/sail-mesh/sail/internal/mesh/revisiontags"
 	"github.com/sail-mesh/sail/internal/pipeline/apply"
-	"github.com/sail-mesh/sail/internal/pipeline/readiness"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/status"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
@@ -49,83 +42,82 @@ const Finalizer = "sailoperator.io/istiorevision-cleanup"
 // IndexNamespace indexes IstioRevisions by spec.namespace.
 const IndexNamespace = "spec.namespace"
 
-// Reconciler reconciles IstioRevisions.
+// Reconciler reconciles IstioRevisions. It is the lifecycle.Kind of IstioRevisions: the lifecycle.Reconciler runs
+// the reconcile, this type says what is particular to an IstioRevision.
 type Reconciler struct {
 	Client   client.Client
 	Scheme   *runtime.Scheme
 	Renderer *render.Renderer
-	Applier  *apply.Manager
+	Applier  *apply.Applier
 	// CRDs installs Istio's CRDs; nil when the operator does not manage them.
 	CRDs     *istiocrds.Installer
 	Recorder events.EventRecorder
 
-	// lc holds the shared apply/prune/finalize steps; SetupWithManager sets it.
-	lc *lifecycle.Lifecycle
+	// base runs the reconcile; SetupWithManager sets it.
+	base *lifecycle.Reconciler[*sailv1.IstioRevision]
 }
+
+type scope = lifecycle.Scope[*sailv1.IstioRevision]
 
 // Reconcile moves one IstioRevision towards its spec.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
-	rev := &sailv1.IstioRevision{}
-	if err := r.Client.Get(ctx, req.NamespacedName, rev); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !rev.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.lc.Finalize(ctx, rev, &rev.Status.Inventory, rev.Spec.Namespace,
-			func() ([]*unstructured.Unstructured, error) { return r.render(rev) })
-	}
-	if err := r.lc.EnsureFinalizer(ctx, rev); err != nil {
-		return ctrl.Result{}, err
-	}
-
-	log.FromContext(ctx).V(1).Info("reconciling")
-	before := rev.Status.DeepCopy()
-	o := &lifecycle.Outcome{Applied: "Istio " + rev.Spec.Version}
-	objs, err := r.reconcile(ctx, rev, o)
-	if statusErr := r.updateStatus(ctx, rev, before, objs, o); statusErr != nil {
-		err = errors.Join(err, statusErr)
-	}
-	return ctrl.Result{}, err
+	return r.base.Reconcile(ctx, req)
 }
 
-// reconcile applies the revision's objects and returns them; failures that belong in status are recorded in o.
-func (r *Reconciler) reconcile(ctx context.Context, rev *sailv1.IstioRevision, o *lifecycle.Outcome) ([]*unstructured.Unstructured, error) {
-	if reason, msg, err := lifecycle.CheckNamespace(ctx, r.Client, rev.Spec.Namespace); err != nil || reason != "" {
-		if err != nil {
-			return nil, err
-		}
-		o.Fail(reason, errors.New(msg))
-		return nil, nil // the namespace watch brings us back
+// NewObject returns an empty IstioRevision.
+func (r *Reconciler) NewObject() *sailv1.IstioRevision { return &sailv1.IstioRevision{} }
+
+// StatusOf points at the IstioRevision's status.
+func (r *Reconciler) StatusOf(rev *sailv1.IstioRevision) lifecycle.Status {
+	st := &rev.Status
+	return lifecycle.Status{All: st, Conditions: &st.Conditions, ObservedGeneration: &st.ObservedGeneration,
+		Inventory: &st.Inventory, Clear: []string{"inventory"}}
+}
+
+// Refuse refuses no IstioRevision.
+func (r *Reconciler) Refuse(*sailv1.IstioRevision) error { return nil }
+
+// Resolve checks the namespace and that no older IstioRevisionTag has the revision's name.
+func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, error) {
+	rev := s.Obj
+	if ok, err := s.RequireNamespace(ctx, rev.Spec.Namespace); !ok {
+		return lifecycle.Plan{}, err
 	}
 	tag := &sailv1.IstioRevisionTag{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: rev.Name}, tag); err == nil && !revisiontags.RevisionWins(rev, tag) {
-		o.Fail(sailv1.ReasonNameAlreadyExists, fmt.Errorf("IstioRevisionTag %s is older and has the same name, so it "+
-			"wins; rename or delete one of them", rev.Name))
-		return nil, nil // the tag's deletion brings us back
+		s.Outcome.Fail(sailv1.ReasonNameAlreadyExists, fmt.Errorf("IstioRevisionTag %s is older and has the same "+
+			"name, so it wins; rename or delete one of them", rev.Name))
+		return lifecycle.Plan{}, nil // the tag's deletion brings us back
 	} else if client.IgnoreNotFound(err) != nil {
-		return nil, err
+		s.Outcome.Fail(sailv1.ReasonReconcileError, err)
+		return lifecycle.Plan{}, err
 	}
-	objs, reason, err := r.lc.Desired(rev, lifecycle.Key(rev), rev.Spec.Namespace,
-		func() ([]*unstructured.Unstructured, error) { return r.render(rev) })
-	log.FromContext(ctx).V(1).Info("desired objects ready", "count", len(objs))
+	return lifecycle.Plan{
+		Applied:   "Istio " + rev.Spec.Version,
+		Namespace: rev.Spec.Namespace,
+		Render:    func() ([]*unstructured.Unstructured, error) { return r.Render(rev) },
+		// Istio's CRDs are not needed by the charts' objects: install them alongside, off the critical path.
+		Alongside: func(ctx context.Context) error { return r.ensureCRDs(ctx, rev.Spec.Version) },
+		Ready:     "istiod is ready.",
+	}, nil
+}
+
+// SetStatus sets DependenciesHealthy and InUse, then Reconciled, Ready and the state.
+func (r *Reconciler) SetStatus(ctx context.Context, s *scope) error {
+	rev := s.Obj
+	depStatus, depReason, depMessage, err := dependencies.Check(ctx, r.Client, rev)
 	if err != nil {
-		o.Fail(reason, err)
-		if reason == sailv1.ReasonRenderError {
-			return nil, reconcile.TerminalError(err)
-		}
-		return nil, err
+		return err
 	}
-	// Istio's CRDs are not needed by the charts' objects: install them alongside, off the critical path.
-	crdsDone := make(chan error, 1)
-	go func() { crdsDone <- r.ensureCRDs(ctx, rev.Spec.Version) }()
-	err = r.lc.ApplyAndPrune(ctx, rev, &rev.Status.Inventory, objs, "Istio "+rev.Spec.Version)
-	if err != nil {
-		o.Fail(sailv1.ReasonReconcileError, err)
-	}
-	if crdErr := <-crdsDone; crdErr != nil {
-		o.Fail(sailv1.ReasonReconcileError, crdErr)
-		err = errors.Join(err, crdErr)
-	}
-	return objs, err
+	status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionDependenciesHealthy, depStatus, depReason, depMessage)
+	setInUse(ctx, r.Client, rev)
+	rev.Status.State = s.ReconciledAndReady()
+	return nil
+}
+
+// Leftovers renders the revision's objects for its deletion.
+func (r *Reconciler) Leftovers(_ context.Context, rev *sailv1.IstioRevision) (string, lifecycle.RenderFunc) {
+	return rev.Spec.Namespace, func() ([]*unstructured.Unstructured, error) { return r.Render(rev) }
 }
 
 func (r *Reconciler) ensureCRDs(ctx context.Context, version string) error {
@@ -135,9 +127,9 @@ func (r *Reconciler) ensureCRDs(ctx context.Context, version string) error {
 	return r.CRDs.Ensure(ctx, version)
 }
 
-// render returns the revision's objects: the istiod chart, plus the base chart's cluster-wide objects (without
+// Render returns the revision's objects: the istiod chart, plus the base chart's cluster-wide objects (without
 // CRDs) for the revision named default. The two charts render in parallel.
-func (r *Reconciler) render(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
+func (r *Reconciler) Render(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
 	vals, err := values.ToMap(rev.Spec.Values)
 	if err != nil {
 		return nil, err
@@ -146,7 +138,7 @@ func (r *Reconciler) render(rev *sailv1.IstioRevision) ([]*unstructured.Unstruct
 	var baseErr error
 	var wg sync.WaitGroup
 	if rev.Name == sailv1.DefaultRevision {
-		baseVals := values.Merge(vals, values.Map{"defaultRevision": sailv1.DefaultRevision})
+		baseVals := values.ForBaseChart(vals)
 		wg.Go(func() {
 			base, baseErr = r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartBase,
 				Release: "base", Namespace: rev.Spec.Namespace, Values: baseVals})
@@ -167,36 +159,6 @@ func (r *Reconciler) render(rev *sailv1.IstioRevision) ([]*unstructured.Unstruct
 	return objs, nil
 }
 
-// updateStatus computes the conditions from the outcome, the applied objects' readiness, the dependencies and
-// the revision's usage, and writes them when they changed.
-func (r *Reconciler) updateStatus(ctx context.Context, rev *sailv1.IstioRevision, before *sailv1.IstioRevisionStatus,
-	objs []*unstructured.Unstructured, o *lifecycle.Outcome) error {
-	gen := rev.Generation
-	if o.Err == nil {
-		ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, objs, r.Applier.AppliedGeneration)
-		if err != nil {
-			return err
-		}
-		o.Ready, o.ReadyMessage = ready, msg+"."
-		if ready {
-			o.ReadyMessage = "istiod is ready."
-		}
-	}
-	depStatus, depReason, depMessage, err := dependencies.Check(ctx, r.Client, rev)
-	if err != nil {
-		return err
-	}
-	status.Set(&rev.Status.Conditions, gen, sailv1.ConditionDependenciesHealthy, depStatus, depReason, depMessage)
-	setInUse(ctx, r.Client, rev)
-	rev.Status.State = o.SetConditions(&rev.Status.Conditions, gen)
-	rev.Status.ObservedGeneration = gen
-	r.lc.Events(rev, before.Conditions, rev.Status.Conditions, o)
-	if equality.Semantic.DeepEqual(before, &rev.Status) {
-		return nil
-	}
-	return status.Patch(ctx, r.Client, rev, rev.Status, "inventory")
-}
-
 // setInUse sets the InUse condition from the cache's usage indexes; when usage cannot be read it is Unknown, which
 // keeps the revision from being pruned.
 func setInUse(ctx context.Context, reader client.Reader, rev *sailv1.IstioRevision) {
@@ -211,28 +173,17 @@ func setInUse(ctx context.Context, reader client.Reader, rev *sailv1.IstioRevisi
 
 // SetupWithManager registers the controller, its watches on owned objects and the namespace index.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
-	r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
+	r.base = lifecycle.NewReconciler[*sailv1.IstioRevision](r, &lifecycle.Lifecycle{Client: r.Client, Scheme: r.Scheme,
+		Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer})
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sailv1.IstioRevision{}, IndexNamespace,
 		func(o client.Object) []string { return []string{o.(*sailv1.IstioRevision).Spec.Namespace} }); err != nil {
 		return err
 	}
-	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.IstioRevision{}).Named("istiorevision").
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency})
-	for _, o := range OwnedTypes() {
-		b = b.Owns(o)
-	}
-	nsMeta := &metav1.PartialObjectMetadata{}
-	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	b = b.WatchesMetadata(nsMeta, handler.EnqueueRequestsFromMapFunc(r.revisionsInNamespace))
+	b := lifecycle.NewBuilder(mgr, &sailv1.IstioRevision{}, "istiorevision", concurrency, OwnedTypes()...).
+		WatchesMetadata(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.revisionsInNamespace))
 	// Usage: a namespace or pod that starts or stops selecting a revision re-evaluates that revision's InUse
 	// condition (the revision's charts are neither rendered nor applied again: its spec did not change).
-	b = b.WatchesMetadata(nsMeta, usageHandler(func(o client.Object) string { return revision.NamespaceRevision(o.GetLabels()) }))
-	b = b.Watches(&corev1.Pod{}, usageHandler(func(o client.Object) string {
-		if pod, ok := o.(*corev1.Pod); ok {
-			return revision.PodRevision(pod)
-		}
-		return ""
-	}))
+	b = lifecycle.WatchUsage(b)
 	// Dependencies: an IstioCNI or ZTunnel that appears, goes or changes readiness re-evaluates every revision's
 	// DependenciesHealthy condition (status only: the revisions' specs did not change, so nothing is rendered).
 	b = dependencies.Watch(b, r.Client)
@@ -243,30 +194,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 			return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: o.GetName()}}} // a same-named revision
 		}))
 	return b.Complete(r)
-}
-
-// usageHandler enqueues the revision an object selects when it appears or goes, and both the old and the new
-// revision when an update changes which one it selects; other updates enqueue nothing.
-func usageHandler(revOf func(client.Object) string) handler.EventHandler {
-	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], rev string) {
-		if rev != "" {
-			q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: rev}})
-		}
-	}
-	return handler.Funcs{
-		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(q, revOf(e.Object))
-		},
-		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if before, after := revOf(e.ObjectOld), revOf(e.ObjectNew); before != after {
-				enqueue(q, before)
-				enqueue(q, after)
-			}
-		},
-		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(q, revOf(e.Object))
-		},
-	}
 }
 
 func (r *Reconciler) revisionsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {

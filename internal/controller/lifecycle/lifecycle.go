@@ -1,7 +1,10 @@
-// Package lifecycle holds the steps that Sail's controllers share for a resource that renders one of Istio's
-// charts into objects it owns: the cleanup finalizer, desired objects cached per spec, server-side apply with an
-// inventory recorded in the resource's status before anything is created, pruning of objects no longer rendered,
-// deletion of everything on finalization, the namespace check, and the Reconciled/Ready conditions and events.
+// Package lifecycle is the reconcile skeleton of Sail's controllers for resources that render Istio's charts into
+// objects they own, and the steps it is made of. Reconciler runs get -> finalize on deletion -> ensure the
+// finalizer -> phases (resolve, desired objects, apply and prune, readiness) -> status, over a Kind that each
+// controller implements with what is particular to its kind. The steps: the cleanup finalizer, desired objects
+// cached per spec, server-side apply with an inventory recorded in the resource's status before anything is
+// created, pruning of objects no longer rendered, deletion of everything on finalization, the namespace check,
+// the Reconciled/Ready conditions and events, and the watch helpers the controllers share.
 //
 // The apply, render, readiness and status packages do the work; this package only sequences them.
 package lifecycle
@@ -16,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -31,10 +35,12 @@ type RenderFunc func() ([]*unstructured.Unstructured, error)
 
 // Lifecycle applies, prunes and deletes the objects of resources of one kind. It is safe for concurrent use.
 type Lifecycle struct {
-	// Client writes the resources' finalizers and status.
+	// Client reads the resources and their inputs and writes their finalizers and status.
 	Client client.Client
+	// Scheme decodes the applied workloads read to tell their readiness.
+	Scheme *runtime.Scheme
 	// Applier applies and deletes objects.
-	Applier *apply.Manager
+	Applier *apply.Applier
 	// Recorder records events on the resources; nil records none.
 	Recorder events.EventRecorder
 	// Finalizer keeps a resource until its objects are deleted.
@@ -188,8 +194,7 @@ func (l *Lifecycle) deleteAll(ctx context.Context, obj client.Object, inv *[]sai
 // CheckNamespace returns a reason and message when the namespace cannot be installed into (it does not exist or
 // is being deleted); both are empty when it can.
 func CheckNamespace(ctx context.Context, reader client.Reader, name string) (reason, message string, err error) {
-	ns := &metav1.PartialObjectMetadata{}
-	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	ns := NamespaceMetadata()
 	if err := reader.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
 		if apierrors.IsNotFound(err) {
 			return sailv1.ReasonNamespaceNotFound, fmt.Sprintf("Namespace %q does not exist; create it (kubectl create namespace %s).", name, name), nil

@@ -107,7 +107,7 @@ func TestFinalize_DeletesOnceEvenWhenTheCacheLags(t *testing.T) {
 	stale := &sailv1.IstioCNI{}
 	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(cni), stale)).To(Succeed())
 	stale.Status.Inventory = []sailv1.InventoryEntry{{ID: "ns_applied__ConfigMap", Version: "v1"}}
-	applier := apply.NewManager(c, c, scheme, "test")
+	applier := apply.NewApplier(c, c, scheme, "test")
 	l := &Lifecycle{Client: c, Applier: applier, Finalizer: finalizer}
 	noRender := func() ([]*unstructured.Unstructured, error) { return nil, errors.New("no inputs") }
 

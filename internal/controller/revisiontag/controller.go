@@ -13,17 +13,13 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -54,91 +50,98 @@ const LabelTag = "istio.io/tag"
 // DefaultValidatorName is the base chart's default validating webhook, made by the tag named default.
 const DefaultValidatorName = "istiod-default-validator"
 
-// Reconciler reconciles IstioRevisionTags.
+// Reconciler reconciles IstioRevisionTags. It is the lifecycle.Kind of IstioRevisionTags: the
+// lifecycle.Reconciler runs the reconcile, this type says what is particular to a tag.
 type Reconciler struct {
 	Client   client.Client
 	Renderer *render.Renderer
-	Applier  *apply.Manager
+	Applier  *apply.Applier
 	Recorder events.EventRecorder
 
-	// lc holds the shared apply/prune/finalize steps; SetupWithManager sets it.
-	lc *lifecycle.Lifecycle
+	// base runs the reconcile; SetupWithManager sets it.
+	base *lifecycle.Reconciler[*sailv1.IstioRevisionTag]
 }
+
+type scope = lifecycle.Scope[*sailv1.IstioRevisionTag]
 
 // Reconcile moves one IstioRevisionTag towards its spec.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
-	tag := &sailv1.IstioRevisionTag{}
-	if err := r.Client.Get(ctx, req.NamespacedName, tag); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !tag.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.lc.Finalize(ctx, tag, &tag.Status.Inventory, tag.Status.IstiodNamespace, func() ([]*unstructured.Unstructured, error) {
-			rev, _, err := r.resolve(ctx, tag)
-			if err != nil || rev == nil {
-				return nil, errors.Join(err, errors.New("target not found"))
-			}
-			return r.render(tag, rev)
-		})
-	}
-	if err := r.lc.EnsureFinalizer(ctx, tag); err != nil {
-		return ctrl.Result{}, err
-	}
-	log.FromContext(ctx).V(1).Info("reconciling")
-	before := tag.Status.DeepCopy()
-	out := &lifecycle.Outcome{}
-	err := r.reconcile(ctx, tag, out)
-	if statusErr := r.updateStatus(ctx, tag, before, out); statusErr != nil {
-		err = errors.Join(err, statusErr)
-	}
-	return ctrl.Result{}, err
+	return r.base.Reconcile(ctx, req)
 }
 
-func (r *Reconciler) reconcile(ctx context.Context, tag *sailv1.IstioRevisionTag, out *lifecycle.Outcome) error {
-	rev, msg, err := r.resolve(ctx, tag)
+// NewObject returns an empty IstioRevisionTag.
+func (r *Reconciler) NewObject() *sailv1.IstioRevisionTag { return &sailv1.IstioRevisionTag{} }
+
+// StatusOf points at the tag's status.
+func (r *Reconciler) StatusOf(tag *sailv1.IstioRevisionTag) lifecycle.Status {
+	st := &tag.Status
+	return lifecycle.Status{All: st, Conditions: &st.Conditions, ObservedGeneration: &st.ObservedGeneration,
+		Inventory: &st.Inventory, Clear: []string{"inventory", "istioRevision", "istiodNamespace"}}
+}
+
+// Refuse refuses no tag.
+func (r *Reconciler) Refuse(*sailv1.IstioRevisionTag) error { return nil }
+
+// Resolve resolves the tag's target revision and checks that no older IstioRevision has the tag's name. Without
+// a usable target nothing may keep injecting for the tag: what was applied is removed. A watch brings the tag
+// back when the target appears or the conflicting revision goes.
+func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, error) {
+	tag := s.Obj
+	rev, msg, err := r.target(ctx, tag)
 	if err != nil {
-		out.Fail(sailv1.ReasonReconcileError, err)
-		return err
+		s.Outcome.Fail(sailv1.ReasonReconcileError, err)
+		return lifecycle.Plan{}, err
 	}
 	reason := sailv1.ReasonRefNotFound
 	if rev != nil {
 		if msg, err = r.conflict(ctx, tag); err != nil {
-			out.Fail(sailv1.ReasonReconcileError, err)
-			return err
+			s.Outcome.Fail(sailv1.ReasonReconcileError, err)
+			return lifecycle.Plan{}, err
 		}
 		reason = sailv1.ReasonNameAlreadyExists
 	}
 	if msg != "" {
-		// Without a usable target nothing may keep injecting for the tag: remove what was applied. A watch
-		// brings the tag back when the target appears or the conflicting revision goes.
-		out.Fail(reason, errors.New(msg))
+		s.Outcome.Fail(reason, errors.New(msg))
 		tag.Status.IstioRevision, tag.Status.IstiodNamespace = "", ""
-		if err := r.lc.ApplyAndPrune(ctx, tag, &tag.Status.Inventory, nil, "revision tag "+tag.Name); err != nil {
-			return err
-		}
-		return nil
+		return lifecycle.Plan{}, s.PruneAll(ctx, "revision tag "+tag.Name)
 	}
 	tag.Status.IstioRevision, tag.Status.IstiodNamespace = rev.Name, rev.Spec.Namespace
-	out.Applied = fmt.Sprintf("Revision tag %s of IstioRevision %s", tag.Name, rev.Name)
-	key := lifecycle.Key(tag, rev.Name, string(rev.UID), strconv.FormatInt(rev.Generation, 10))
-	objs, reason, err := r.lc.Desired(tag, key, rev.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
-		return r.render(tag, rev)
-	})
-	if err != nil {
-		out.Fail(reason, err)
-		if reason == sailv1.ReasonRenderError {
-			return reconcile.TerminalError(err)
-		}
-		return err
+	return lifecycle.Plan{
+		Applied:   fmt.Sprintf("Revision tag %s of IstioRevision %s", tag.Name, rev.Name),
+		Namespace: rev.Spec.Namespace,
+		Key:       []string{rev.Name, string(rev.UID), strconv.FormatInt(rev.Generation, 10)},
+		Render:    func() ([]*unstructured.Unstructured, error) { return r.render(tag, rev) },
+	}, nil
+}
+
+// SetStatus sets Reconciled (a tag has no Ready: it has no workloads of its own), InUse and the state.
+func (r *Reconciler) SetStatus(ctx context.Context, s *scope) error {
+	tag, out, gen := s.Obj, &s.Outcome, s.Obj.Generation
+	if out.Err != nil {
+		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionFalse, out.Reason, lifecycle.Message(out.Err))
+	} else {
+		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionTrue, sailv1.ReasonReconcileSucceeded,
+			out.Applied+" is applied.")
 	}
-	if err := r.lc.ApplyAndPrune(ctx, tag, &tag.Status.Inventory, objs, out.Applied); err != nil {
-		out.Fail(sailv1.ReasonReconcileError, err)
-		return err
-	}
+	usage, err := revision.Of(ctx, r.Client, tag.Name)
+	revision.SetInUse(&tag.Status.Conditions, gen, usage, err, "tag", " (through this tag).")
+	tag.Status.State = State(tag.Status.Conditions)
 	return nil
 }
 
-// resolve returns the IstioRevision the tag points at, or nil and a message saying what is missing.
-func (r *Reconciler) resolve(ctx context.Context, tag *sailv1.IstioRevisionTag) (*sailv1.IstioRevision, string, error) {
+// Leftovers renders the tag's objects for its deletion, when its target is still there.
+func (r *Reconciler) Leftovers(ctx context.Context, tag *sailv1.IstioRevisionTag) (string, lifecycle.RenderFunc) {
+	return tag.Status.IstiodNamespace, func() ([]*unstructured.Unstructured, error) {
+		rev, _, err := r.target(ctx, tag)
+		if err != nil || rev == nil {
+			return nil, errors.Join(err, errors.New("target not found"))
+		}
+		return r.render(tag, rev)
+	}
+}
+
+// target returns the IstioRevision the tag points at, or nil and a message saying what is missing.
+func (r *Reconciler) target(ctx context.Context, tag *sailv1.IstioRevisionTag) (*sailv1.IstioRevision, string, error) {
 	ref := tag.Spec.TargetRef
 	revName := ref.Name
 	switch ref.Kind {
@@ -221,7 +224,7 @@ func (r *Reconciler) render(tag *sailv1.IstioRevisionTag, rev *sailv1.IstioRevis
 	if err != nil {
 		return nil, err
 	}
-	istiodVals := values.Merge(values.ForIstiodChart(vals), values.Map{"revisionTags": []any{tag.Name}})
+	istiodVals := values.ForTagIstiodChart(vals, tag.Name)
 	objs, err := r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartIstiod,
 		Release: rev.Name, Namespace: rev.Spec.Namespace, Values: istiodVals})
 	if err != nil {
@@ -229,8 +232,7 @@ func (r *Reconciler) render(tag *sailv1.IstioRevisionTag, rev *sailv1.IstioRevis
 	}
 	out := SelectTagObjects(objs, tag.Name)
 	if tag.Name == sailv1.DefaultRevision {
-		baseVals := values.Merge(vals, values.Map{"defaultRevision": rev.Name,
-			"global": values.Map{"istioNamespace": rev.Spec.Namespace}})
+		baseVals := values.ForDefaultTagBaseChart(vals, rev.Name, rev.Spec.Namespace)
 		base, err := r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartBase,
 			Release: "base", Namespace: rev.Spec.Namespace, Values: baseVals})
 		if err != nil {
@@ -285,51 +287,17 @@ func State(conds []metav1.Condition) sailv1.LifecycleState {
 	return sailv1.StatePending
 }
 
-// updateStatus writes the conditions computed from the outcome when the status changed.
-func (r *Reconciler) updateStatus(ctx context.Context, tag *sailv1.IstioRevisionTag, before *sailv1.IstioRevisionTagStatus, out *lifecycle.Outcome) error {
-	gen := tag.Generation
-	if out.Err != nil {
-		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionFalse, out.Reason, lifecycle.Message(out.Err))
-	} else {
-		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionTrue, sailv1.ReasonReconcileSucceeded,
-			out.Applied+" is applied.")
-	}
-	usage, err := revision.Of(ctx, r.Client, tag.Name)
-	revision.SetInUse(&tag.Status.Conditions, gen, usage, err, "tag", " (through this tag).")
-	tag.Status.State = State(tag.Status.Conditions)
-	tag.Status.ObservedGeneration = gen
-	if r.Recorder != nil && out.Err != nil {
-		if b := meta.FindStatusCondition(before.Conditions, sailv1.ConditionReconciled); b == nil || b.Reason != out.Reason || b.Message != lifecycle.Message(out.Err) {
-			r.Recorder.Eventf(tag, nil, corev1.EventTypeWarning, out.Reason, "Reconcile", "%s", lifecycle.Message(out.Err))
-		}
-	}
-	if equality.Semantic.DeepEqual(before, &tag.Status) {
-		return nil
-	}
-	return status.Patch(ctx, r.Client, tag, tag.Status, "inventory", "istioRevision", "istiodNamespace")
-}
-
 // SetupWithManager registers the controller and its watches: the tags, the objects they own, the Istios and
 // IstioRevisions they target (or whose name they share), and the namespaces and pods that select them.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
-	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.IstioRevisionTag{}).Named("istiorevisiontag").
-		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
-		Owns(&admissionregistrationv1.MutatingWebhookConfiguration{}).
-		Owns(&admissionregistrationv1.ValidatingWebhookConfiguration{}).
-		Owns(&corev1.Service{}).
+	r.base = lifecycle.NewReconciler[*sailv1.IstioRevisionTag](r, &lifecycle.Lifecycle{Client: r.Client,
+		Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer})
+	b := lifecycle.NewBuilder(mgr, &sailv1.IstioRevisionTag{}, "istiorevisiontag", 1,
+		&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{},
+		&corev1.Service{}).
 		Watches(&sailv1.Istio{}, handler.EnqueueRequestsFromMapFunc(r.tagsFor)).
 		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.tagsFor))
-	nsMeta := &metav1.PartialObjectMetadata{}
-	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	b = b.WatchesMetadata(nsMeta, usageHandler(func(o client.Object) string { return revision.NamespaceRevision(o.GetLabels()) }))
-	b = b.Watches(&corev1.Pod{}, usageHandler(func(o client.Object) string {
-		if pod, ok := o.(*corev1.Pod); ok {
-			return revision.PodRevision(pod)
-		}
-		return ""
-	}))
-	return b.Complete(r)
+	return lifecycle.WatchUsage(b).Complete(r)
 }
 
 // tagsFor maps an Istio or IstioRevision to the tags it concerns: those that target it, those that point at it
@@ -359,28 +327,4 @@ func Affected(tags []sailv1.IstioRevisionTag, o client.Object) []reconcile.Reque
 		}
 	}
 	return out
-}
-
-// usageHandler enqueues the tag an object selects (by name) when it appears or goes, and both the old and the new
-// one when an update changes which one it selects. Names that are not tags are dropped by Reconcile.
-func usageHandler(nameOf func(client.Object) string) handler.EventHandler {
-	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], name string) {
-		if name != "" {
-			q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
-		}
-	}
-	return handler.Funcs{
-		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(q, nameOf(e.Object))
-		},
-		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if before, after := nameOf(e.ObjectOld), nameOf(e.ObjectNew); before != after {
-				enqueue(q, before)
-				enqueue(q, after)
-			}
-		},
-		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(q, nameOf(e.Object))
-		},
-	}
 }

@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -21,17 +20,13 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
 	"github.com/sail-mesh/sail/internal/pipeline/apply"
-	"github.com/sail-mesh/sail/internal/pipeline/readiness"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
-	"github.com/sail-mesh/sail/internal/pipeline/status"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
@@ -50,111 +45,100 @@ const Finalizer = "sailoperator.io/ztunnel-cleanup"
 // ReleaseName is the Helm release name the ztunnel chart is rendered with.
 const ReleaseName = "ztunnel"
 
-// Reconciler reconciles the ZTunnel.
+// Reconciler reconciles the ZTunnel. It is the lifecycle.Kind of ZTunnels: the lifecycle.Reconciler runs the
+// reconcile, this type says what is particular to the ZTunnel.
 type Reconciler struct {
 	Client   client.Client
 	Scheme   *runtime.Scheme
 	Renderer *render.Renderer
-	Applier  *apply.Manager
+	Applier  *apply.Applier
 	Versions *versions.List
 	Platform values.Platform
 	Recorder events.EventRecorder
 
-	// lc holds the shared apply/prune/finalize steps; SetupWithManager sets it.
-	lc *lifecycle.Lifecycle
+	// base runs the reconcile; SetupWithManager sets it.
+	base *lifecycle.Reconciler[*sailv1.ZTunnel]
 }
+
+type scope = lifecycle.Scope[*sailv1.ZTunnel]
 
 // Reconcile moves the ZTunnel towards its spec.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
-	zt := &sailv1.ZTunnel{}
-	if err := r.Client.Get(ctx, req.NamespacedName, zt); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !zt.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.lc.Finalize(ctx, zt, &zt.Status.Inventory, zt.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
-			rev, _, err := r.target(ctx, zt)
-			if err != nil || (zt.Spec.TargetRef != nil && rev == nil) {
-				return nil, errors.New("the target revision is unknown")
-			}
-			return r.render(zt, rev)
-		})
-	}
-	if zt.Name != sailv1.ZTunnelName {
-		// The CRD rejects other names; this guards against an outdated CRD.
-		return ctrl.Result{}, r.updateStatus(ctx, zt, zt.Status.DeepCopy(), &lifecycle.Outcome{Reason: sailv1.ReasonInvalidSpec,
-			Err: fmt.Errorf("a ZTunnel must be named %s; this one is ignored", sailv1.ZTunnelName)})
-	}
-	if err := r.lc.EnsureFinalizer(ctx, zt); err != nil {
-		return ctrl.Result{}, err
-	}
-	log.FromContext(ctx).V(1).Info("reconciling")
-	before := zt.Status.DeepCopy()
-	out := &lifecycle.Outcome{}
-	err := r.reconcile(ctx, zt, out)
-	if statusErr := r.updateStatus(ctx, zt, before, out); statusErr != nil {
-		err = errors.Join(err, statusErr)
-	}
-	return ctrl.Result{}, err
+	return r.base.Reconcile(ctx, req)
 }
 
-func (r *Reconciler) reconcile(ctx context.Context, zt *sailv1.ZTunnel, out *lifecycle.Outcome) error {
+// NewObject returns an empty ZTunnel.
+func (r *Reconciler) NewObject() *sailv1.ZTunnel { return &sailv1.ZTunnel{} }
+
+// StatusOf points at the ZTunnel's status.
+func (r *Reconciler) StatusOf(zt *sailv1.ZTunnel) lifecycle.Status {
+	st := &zt.Status
+	return lifecycle.Status{All: st, Conditions: &st.Conditions, ObservedGeneration: &st.ObservedGeneration,
+		Inventory: &st.Inventory, Clear: []string{"version", "istioRevision", "inventory"}}
+}
+
+// Refuse refuses a ZTunnel not named default: the CRD rejects other names, this guards against an outdated CRD.
+func (r *Reconciler) Refuse(zt *sailv1.ZTunnel) error {
+	if zt.Name != sailv1.ZTunnelName {
+		return fmt.Errorf("a ZTunnel must be named %s; this one is ignored", sailv1.ZTunnelName)
+	}
+	return nil
+}
+
+// Resolve resolves and checks the version, resolves the target revision and checks the namespace.
+func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, error) {
+	zt := s.Obj
 	version, err := r.Versions.Resolve(zt.Spec.Version)
 	if err == nil {
 		err = checkVersion(version)
 	}
 	if err != nil {
-		out.Fail(sailv1.ReasonInvalidSpec, err)
-		return reconcile.TerminalError(err)
+		s.Outcome.Fail(sailv1.ReasonInvalidSpec, err)
+		return lifecycle.Plan{}, reconcile.TerminalError(err)
 	}
 	zt.Status.Version = version.Name
-	out.Applied = "ztunnel " + version.Name
 	rev, missing, err := r.target(ctx, zt)
 	if err != nil {
-		out.Fail(sailv1.ReasonReconcileError, err)
-		return err
-	}
-	if missing != "" {
-		zt.Status.IstioRevision = ""
-		out.Fail(sailv1.ReasonTargetNotFound, errors.New(missing))
-		return nil // the Istio and IstioRevision watches bring us back
+		s.Outcome.Fail(sailv1.ReasonReconcileError, err)
+		return lifecycle.Plan{}, err
 	}
 	zt.Status.IstioRevision = ""
-	extra := []string{string(r.Platform)}
+	if missing != "" {
+		s.Outcome.Fail(sailv1.ReasonTargetNotFound, errors.New(missing))
+		return lifecycle.Plan{}, nil // the Istio and IstioRevision watches bring us back
+	}
+	key := []string{string(r.Platform)}
 	if rev != nil {
 		zt.Status.IstioRevision = rev.Name
-		extra = append(extra, string(rev.UID), fmt.Sprint(rev.Generation))
+		key = append(key, string(rev.UID), fmt.Sprint(rev.Generation))
 	}
-	if reason, msg, err := lifecycle.CheckNamespace(ctx, r.Client, zt.Spec.Namespace); err != nil || reason != "" {
-		if err != nil {
-			out.Fail(sailv1.ReasonReconcileError, err)
-			return err
-		}
-		out.Fail(reason, errors.New(msg))
-		return nil // the namespace watch brings us back
+	if ok, err := s.RequireNamespace(ctx, zt.Spec.Namespace); !ok {
+		return lifecycle.Plan{}, err
 	}
-	objs, reason, err := r.lc.Desired(zt, lifecycle.Key(zt, extra...), zt.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
-		return r.render(zt, rev)
-	})
-	if err != nil {
-		out.Fail(reason, err)
-		if reason == sailv1.ReasonRenderError {
-			return reconcile.TerminalError(err)
-		}
-		return err
-	}
-	if err := r.lc.ApplyAndPrune(ctx, zt, &zt.Status.Inventory, objs, out.Applied); err != nil {
-		out.Fail(sailv1.ReasonReconcileError, err)
-		return err
-	}
-	ready, msg, err := readiness.Check(ctx, r.Client, r.Scheme, objs, r.Applier.AppliedGeneration)
-	if err != nil {
-		return err
-	}
-	out.Ready, out.ReadyMessage = ready, msg+"."
-	if ready {
-		out.ReadyMessage = "ztunnel is ready on every node."
-	}
+	return lifecycle.Plan{
+		Applied:   "ztunnel " + version.Name,
+		Namespace: zt.Spec.Namespace,
+		Key:       key,
+		Render:    func() ([]*unstructured.Unstructured, error) { return r.Render(zt, rev) },
+		Ready:     "ztunnel is ready on every node.",
+	}, nil
+}
+
+// SetStatus sets Reconciled, Ready and the state.
+func (r *Reconciler) SetStatus(_ context.Context, s *scope) error {
+	s.Obj.Status.State = s.ReconciledAndReady()
 	return nil
+}
+
+// Leftovers renders the ZTunnel's objects for its deletion, with the target revision's values.
+func (r *Reconciler) Leftovers(ctx context.Context, zt *sailv1.ZTunnel) (string, lifecycle.RenderFunc) {
+	return zt.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
+		rev, _, err := r.target(ctx, zt)
+		if err != nil || (zt.Spec.TargetRef != nil && rev == nil) {
+			return nil, errors.New("the target revision is unknown")
+		}
+		return r.Render(zt, rev)
+	}
 }
 
 // target returns the IstioRevision the ZTunnel's targetRef resolves to (nil without a targetRef), or a message
@@ -188,19 +172,19 @@ func (r *Reconciler) target(ctx context.Context, zt *sailv1.ZTunnel) (*sailv1.Is
 	return rev, "", nil
 }
 
-// render returns the ztunnel chart's objects for the ZTunnel's spec and the target revision (nil for none).
-func (r *Reconciler) render(zt *sailv1.ZTunnel, rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
+// Render returns the ztunnel chart's objects for the ZTunnel's spec and the target revision (nil for none).
+func (r *Reconciler) Render(zt *sailv1.ZTunnel, rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
 	version, err := r.Versions.Resolve(zt.Spec.Version)
 	if err != nil {
 		return nil, err
 	}
 	var inherited values.Map
 	if rev != nil {
-		if inherited, err = Inherited(rev, r.Versions); err != nil {
+		if inherited, err = values.InheritedByZTunnel(rev, r.Versions); err != nil {
 			return nil, err
 		}
 	}
-	vals, err := Values(version, r.Platform, inherited, zt.Spec.Values)
+	vals, err := values.ForZTunnelChart(version, r.Platform, inherited, zt.Spec.Values)
 	if err != nil {
 		return nil, err
 	}
@@ -208,32 +192,16 @@ func (r *Reconciler) render(zt *sailv1.ZTunnel, rev *sailv1.IstioRevision) ([]*u
 		Namespace: zt.Spec.Namespace, Values: vals})
 }
 
-// updateStatus writes the conditions computed from the outcome when the status changed.
-func (r *Reconciler) updateStatus(ctx context.Context, zt *sailv1.ZTunnel, before *sailv1.ZTunnelStatus, out *lifecycle.Outcome) error {
-	zt.Status.State = out.SetConditions(&zt.Status.Conditions, zt.Generation)
-	zt.Status.ObservedGeneration = zt.Generation
-	r.lc.Events(zt, before.Conditions, zt.Status.Conditions, out)
-	if equality.Semantic.DeepEqual(before, &zt.Status) {
-		return nil
-	}
-	return status.Patch(ctx, r.Client, zt, zt.Status, "version", "istioRevision", "inventory")
-}
-
 // SetupWithManager registers the controller and its watches: the ZTunnel, the objects it owns, its namespace,
 // and the Istios and IstioRevisions its targetRef may resolve to.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.lc = &lifecycle.Lifecycle{Client: r.Client, Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer}
-	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.ZTunnel{}).Named("ztunnel").
-		WithOptions(controller.Options{MaxConcurrentReconciles: 1})
-	for _, o := range OwnedTypes() {
-		b = b.Owns(o)
-	}
-	nsMeta := &metav1.PartialObjectMetadata{}
-	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	b = b.WatchesMetadata(nsMeta, handler.EnqueueRequestsFromMapFunc(r.inNamespace)).
+	r.base = lifecycle.NewReconciler[*sailv1.ZTunnel](r, &lifecycle.Lifecycle{Client: r.Client, Scheme: r.Scheme,
+		Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer})
+	return lifecycle.NewBuilder(mgr, &sailv1.ZTunnel{}, "ztunnel", 1, OwnedTypes()...).
+		WatchesMetadata(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.inNamespace)).
 		Watches(&sailv1.Istio{}, handler.EnqueueRequestsFromMapFunc(r.targeting)).
-		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.targeting))
-	return b.Complete(r)
+		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.targeting)).
+		Complete(r)
 }
 
 func (r *Reconciler) singleton(ctx context.Context) *sailv1.ZTunnel {

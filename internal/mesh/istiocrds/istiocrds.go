@@ -16,6 +16,7 @@ import (
 
 	"github.com/sail-mesh/sail/internal/pipeline/apply"
 	"github.com/sail-mesh/sail/internal/pipeline/manifest"
+	"github.com/sail-mesh/sail/internal/pipeline/objectid"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
@@ -24,7 +25,7 @@ const AnnotationIstioVersion = "sailoperator.io/istio-version"
 
 // Installer applies Istio's CRDs.
 type Installer struct {
-	applier *apply.Manager
+	applier *apply.Applier
 	reader  client.Reader
 
 	mu     sync.Mutex
@@ -32,7 +33,7 @@ type Installer struct {
 }
 
 // NewInstaller returns an Installer that applies through applier and reads live CRDs through reader.
-func NewInstaller(applier *apply.Manager, reader client.Reader) *Installer {
+func NewInstaller(applier *apply.Applier, reader client.Reader) *Installer {
 	return &Installer{applier: applier, reader: reader, parsed: map[string][]*unstructured.Unstructured{}}
 }
 
@@ -108,7 +109,7 @@ func parse(data []byte, version string) ([]*unstructured.Unstructured, error) {
 		}
 		annotations[AnnotationIstioVersion] = version
 		u.SetAnnotations(annotations)
-		if err := apply.SetContentHash(u); err != nil {
+		if err := objectid.SetContentHash(u); err != nil {
 			return nil, err
 		}
 		out = append(out, u)

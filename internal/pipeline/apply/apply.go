@@ -5,22 +5,20 @@ package apply
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/sets"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/sail-mesh/sail/internal/pipeline/objectid"
 )
 
 // Labels and annotations Sail puts on every object it applies.
@@ -33,8 +31,8 @@ const (
 	LabelOwnerKind = "sailoperator.io/owner-kind"
 	// LabelOwnerName is the name of the Sail resource an object belongs to.
 	LabelOwnerName = "sailoperator.io/owner-name"
-	// AnnotationAppliedHash is a digest of the object as Sail last applied it.
-	AnnotationAppliedHash = "sailoperator.io/applied-hash"
+	// AnnotationAppliedHash is a digest of the object as Sail last applied it (see objectid.Hash).
+	AnnotationAppliedHash = objectid.AnnotationHash
 )
 
 // Action says what Apply did with an object.
@@ -63,8 +61,8 @@ type Owner interface {
 	client.Object
 }
 
-// Manager applies and deletes objects for Sail's controllers.
-type Manager struct {
+// Applier applies and deletes objects for Sail's controllers.
+type Applier struct {
 	client       client.Client
 	reader       client.Reader
 	scheme       *runtime.Scheme
@@ -78,7 +76,7 @@ type Manager struct {
 	stats   Stats
 }
 
-// Stats counts requests a Manager sent.
+// Stats counts requests an Applier sent.
 type Stats struct {
 	// Applies is the number of server-side apply requests.
 	Applies int64
@@ -96,30 +94,30 @@ type appliedRecord struct {
 	generation int64
 }
 
-// NewManager returns a Manager that writes with c under fieldManager and reads live objects through reader
+// NewApplier returns an Applier that writes with c under fieldManager and reads live objects through reader
 // (normally the manager's cache, which must see objects labelled LabelManagedBy).
-func NewManager(c client.Client, reader client.Reader, scheme *runtime.Scheme, fieldManager string) *Manager {
-	return &Manager{client: c, reader: reader, scheme: scheme, fieldManager: fieldManager, concurrency: 16,
+func NewApplier(c client.Client, reader client.Reader, scheme *runtime.Scheme, fieldManager string) *Applier {
+	return &Applier{client: c, reader: reader, scheme: scheme, fieldManager: fieldManager, concurrency: 16,
 		applied: map[string]appliedRecord{}}
 }
 
 // Stats returns a snapshot of the request counters.
-func (m *Manager) Stats() Stats {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.stats
+func (a *Applier) Stats() Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stats
 }
 
 // Prepare makes rendered objects ready to apply: it puts namespaced objects without a namespace into
 // defaultNamespace, labels them as Sail's, sets owner as their controller and strips fields that istiod owns at
 // run time. Cluster-scoped owners may own objects of any scope.
-func (m *Manager) Prepare(objs []*unstructured.Unstructured, owner Owner, defaultNamespace string) error {
-	gvk, err := m.client.GroupVersionKindFor(owner)
+func (a *Applier) Prepare(objs []*unstructured.Unstructured, owner Owner, defaultNamespace string) error {
+	gvk, err := a.client.GroupVersionKindFor(owner)
 	if err != nil {
 		return err
 	}
 	for _, u := range objs {
-		namespaced, err := m.client.IsObjectNamespaced(u)
+		namespaced, err := a.client.IsObjectNamespaced(u)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w (is the CRD for this kind installed?)", u.GetKind(), u.GetName(), err)
 		}
@@ -145,54 +143,29 @@ func (m *Manager) Prepare(objs []*unstructured.Unstructured, owner Owner, defaul
 		if content := u.GetAnnotations()[AnnotationAppliedHash]; content != "" {
 			// The object carries the digest of its rendered content; what Prepare changed is a function of the
 			// owner and namespace, so the digest of the result needs no second encoding of the object.
-			setHash(u, digest(content, string(owner.GetUID()), gvk.Kind, owner.GetName(), u.GetNamespace()))
+			objectid.SetHash(u, objectid.Digest(content, string(owner.GetUID()), gvk.Kind, owner.GetName(), u.GetNamespace()))
 		}
 	}
 	return nil
 }
 
-// SetContentHash records the digest of an object's content in its applied-hash annotation, so Prepare and Apply
-// need not encode the object again; renderers call it once per rendered object.
-func SetContentHash(u *unstructured.Unstructured) error {
-	h, err := Hash(u)
-	if err != nil {
-		return err
-	}
-	setHash(u, h)
-	return nil
-}
-
-func setHash(u *unstructured.Unstructured, h string) {
-	annotations := u.GetAnnotations()
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
-	annotations[AnnotationAppliedHash] = h
-	u.SetAnnotations(annotations)
-}
-
-func digest(parts ...string) string {
-	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	return hex.EncodeToString(sum[:12])
-}
-
 // Apply applies objs in stages (CRDs and namespaces first, webhooks last), objects of a stage in parallel. An
 // object whose live copy still carries the same applied hash and whose fields owned by Sail are unchanged since
 // Sail's last apply is skipped without a request.
-func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured) ([]Change, error) {
+func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured) ([]Change, error) {
 	var changes []Change
 	var mu sync.Mutex
 	for _, stage := range Stages(objs) {
 		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(m.concurrency)
+		g.SetLimit(a.concurrency)
 		for _, u := range stage {
 			g.Go(func() error {
-				action, err := m.applyOne(gctx, u)
+				action, err := a.applyOne(gctx, u)
 				if err != nil {
 					return fmt.Errorf("applying %s %s: %w", u.GetKind(), key(u), err)
 				}
 				mu.Lock()
-				changes = append(changes, Change{ID: ID(u), Action: action})
+				changes = append(changes, Change{ID: objectid.ID(u), Action: action})
 				mu.Unlock()
 				return nil
 			})
@@ -205,35 +178,38 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured) 
 	return changes, nil
 }
 
-func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured) (Action, error) {
+func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) (Action, error) {
 	hash := u.GetAnnotations()[AnnotationAppliedHash]
 	if hash == "" {
 		var err error
-		if hash, err = Hash(u); err != nil {
+		if hash, err = objectid.Hash(u); err != nil {
 			return "", err
 		}
 	}
 	if u.GetAnnotations()[AnnotationAppliedHash] != hash {
-		setHash(u, hash)
+		objectid.SetHash(u, hash)
 	}
 
-	id := ID(u)
-	live, err := m.getLive(ctx, u)
+	id := objectid.ID(u)
+	live, err := a.getLive(ctx, u)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return "", err
 	}
 	exists := err == nil
-	if exists && m.unchanged(id, hash, live) {
-		m.count(func(s *Stats) { s.Skipped++ })
+	if exists && a.unchanged(id, hash, live) {
+		a.count(func(s *Stats) { s.Skipped++ })
 		return Unchanged, nil
 	}
 	applied := u.DeepCopy()
-	if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied),
-		client.FieldOwner(m.fieldManager), client.ForceOwnership); err != nil {
+	if exists {
+		keepLiveFailurePolicy(applied, live)
+	}
+	if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied),
+		client.FieldOwner(a.fieldManager), client.ForceOwnership); err != nil {
 		return "", err
 	}
-	m.count(func(s *Stats) { s.Applies++ })
-	m.remember(id, hash, applied)
+	a.count(func(s *Stats) { s.Applies++ })
+	a.remember(id, hash, applied)
 	if exists {
 		return Configured, nil
 	}
@@ -243,118 +219,102 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured) (A
 // getLive reads the live object through the reader, as a typed object when the scheme knows the kind (so the
 // cache shares the informers the controllers already run). CRDs are read as metadata only: their schemas are
 // large and only metadata is compared.
-func (m *Manager) getLive(ctx context.Context, u *unstructured.Unstructured) (client.Object, error) {
+func (a *Applier) getLive(ctx context.Context, u *unstructured.Unstructured) (client.Object, error) {
 	var obj client.Object
 	if u.GetKind() == "CustomResourceDefinition" {
 		pom := &metav1.PartialObjectMetadata{}
 		pom.SetGroupVersionKind(u.GroupVersionKind())
 		obj = pom
-	} else if typed, err := m.scheme.New(u.GroupVersionKind()); err == nil {
+	} else if typed, err := a.scheme.New(u.GroupVersionKind()); err == nil {
 		obj = typed.(client.Object)
 	} else {
 		l := &unstructured.Unstructured{}
 		l.SetGroupVersionKind(u.GroupVersionKind())
 		obj = l
 	}
-	if err := m.reader.Get(ctx, client.ObjectKeyFromObject(u), obj); err != nil {
+	if err := a.reader.Get(ctx, client.ObjectKeyFromObject(u), obj); err != nil {
 		return nil, err
 	}
 	return obj, nil
 }
 
-func (m *Manager) unchanged(id, hash string, live client.Object) bool {
+func (a *Applier) unchanged(id, hash string, live client.Object) bool {
 	if live.GetAnnotations()[AnnotationAppliedHash] != hash || live.GetDeletionTimestamp() != nil {
 		return false
 	}
-	m.mu.Lock()
-	rec, ok := m.applied[id]
-	m.mu.Unlock()
+	a.mu.Lock()
+	rec, ok := a.applied[id]
+	a.mu.Unlock()
 	if !ok {
 		// Nothing remembered (e.g. after a restart): apply once, which costs the API server little when the
 		// object is as desired and repairs drift that happened while the operator was away. CRDs are the
 		// exception: they are large, an update makes the API server rebuild its OpenAPI, and Istio's CRDs are not
 		// edited by hand, so one that carries the digest Sail applied and Sail's field ownership is adopted.
-		fields := m.ownedFields(live)
+		fields := a.ownedFields(live)
 		if live.GetObjectKind().GroupVersionKind().Kind != "CustomResourceDefinition" || fields == "" {
 			return false
 		}
-		m.mu.Lock()
-		m.applied[id] = appliedRecord{uid: live.GetUID(), hash: hash, fields: fields}
-		m.mu.Unlock()
+		a.mu.Lock()
+		a.applied[id] = appliedRecord{uid: live.GetUID(), hash: hash, fields: fields}
+		a.mu.Unlock()
 		return true
 	}
-	return rec.uid == live.GetUID() && rec.hash == hash && rec.fields == m.ownedFields(live)
+	return rec.uid == live.GetUID() && rec.hash == hash && rec.fields == a.ownedFields(live)
 }
 
-func (m *Manager) remember(id, hash string, applied metav1.Object) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.applied[id] = appliedRecord{uid: applied.GetUID(), hash: hash, fields: m.ownedFields(applied), generation: applied.GetGeneration()}
+func (a *Applier) remember(id, hash string, applied metav1.Object) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.applied[id] = appliedRecord{uid: applied.GetUID(), hash: hash, fields: a.ownedFields(applied), generation: applied.GetGeneration()}
 }
 
 // AppliedGeneration returns the metadata.generation the API server gave u when Sail last applied it (0 when
 // unknown). A cached copy with a lower generation predates that apply: its status says nothing about it yet.
-func (m *Manager) AppliedGeneration(u *unstructured.Unstructured) int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.applied[ID(u)].generation
+func (a *Applier) AppliedGeneration(u *unstructured.Unstructured) int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.applied[objectid.ID(u)].generation
 }
 
 // ownedFields returns our apply entry of the object's managed fields in a canonical form (the API server's
-// encoding and a decoded-then-encoded copy order keys differently), or "" when there is none.
-func (m *Manager) ownedFields(obj metav1.Object) string {
+// encoding and a decoded-then-encoded copy order keys differently; fields istiod takes over are left out), or ""
+// when there is none.
+func (a *Applier) ownedFields(obj metav1.Object) string {
 	for _, e := range obj.GetManagedFields() {
-		if e.Manager == m.fieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" && e.FieldsV1 != nil {
-			var tree map[string]any
-			if err := json.Unmarshal(e.FieldsV1.Raw, &tree); err != nil {
-				return string(e.FieldsV1.Raw)
-			}
-			canonical, err := json.Marshal(tree) // map keys are sorted
-			if err != nil {
-				return string(e.FieldsV1.Raw)
-			}
-			return string(canonical)
+		if e.Manager == a.fieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" && e.FieldsV1 != nil {
+			return canonicalFields(kindOf(obj), e.FieldsV1.Raw)
 		}
 	}
 	return ""
 }
 
-func (m *Manager) count(f func(*Stats)) {
-	m.mu.Lock()
-	f(&m.stats)
-	m.mu.Unlock()
+// kindOf returns the kind of a typed or unstructured object (typed objects read from a cache may have no
+// TypeMeta).
+func kindOf(obj metav1.Object) string {
+	if o, ok := obj.(runtime.Object); ok {
+		if kind := o.GetObjectKind().GroupVersionKind().Kind; kind != "" {
+			return kind
+		}
+		if _, ok := obj.(*admissionregistrationv1.ValidatingWebhookConfiguration); ok {
+			return "ValidatingWebhookConfiguration"
+		}
+	}
+	return ""
 }
 
-// Forget drops what the Manager remembers about objects (call after they are deleted).
-func (m *Manager) Forget(ids ...string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+func (a *Applier) count(f func(*Stats)) {
+	a.mu.Lock()
+	f(&a.stats)
+	a.mu.Unlock()
+}
+
+// Forget drops what the Applier remembers about objects (call after they are deleted).
+func (a *Applier) Forget(ids ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	for _, id := range ids {
-		delete(m.applied, id)
+		delete(a.applied, id)
 	}
-}
-
-// Hash returns a digest of an object's content, ignoring the hash annotation itself.
-func Hash(u *unstructured.Unstructured) (string, error) {
-	c := u.DeepCopy()
-	annotations := c.GetAnnotations()
-	delete(annotations, AnnotationAppliedHash)
-	if len(annotations) == 0 {
-		annotations = nil
-	}
-	c.SetAnnotations(annotations)
-	data, err := json.Marshal(c.Object)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:12]), nil
-}
-
-// ID identifies an object as namespace_name_group_kind.
-func ID(u *unstructured.Unstructured) string {
-	gvk := u.GroupVersionKind()
-	return u.GetNamespace() + "_" + u.GetName() + "_" + gvk.Group + "_" + gvk.Kind
 }
 
 func key(u *unstructured.Unstructured) string {
@@ -365,12 +325,3 @@ func key(u *unstructured.Unstructured) string {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// IDs returns the IDs of objs as a set.
-func IDs(objs []*unstructured.Unstructured) sets.Set[string] {
-	out := sets.New[string]()
-	for _, u := range objs {
-		out.Insert(ID(u))
-	}
-	return out
-}

@@ -36,28 +36,16 @@ func TestStages_OrdersDependenciesFirstAndWebhooksLast(t *testing.T) {
 func TestStripRuntimeFields(t *testing.T) {
 	g := NewWithT(t)
 	vwc := obj("ValidatingWebhookConfiguration", "", "v")
-	vwc.Object["webhooks"] = []any{map[string]any{"name": "w", "failurePolicy": "Ignore", "clientConfig": map[string]any{"caBundle": "x", "service": map[string]any{"name": "istiod"}}}}
+	vwc.Object["webhooks"] = []any{map[string]any{"name": "w", "failurePolicy": "Ignore", "clientConfig": map[string]any{"caBundle": "", "service": map[string]any{"name": "istiod"}}}}
 	StripRuntimeFields(vwc)
-	g.Expect(vwc.Object["webhooks"]).To(Equal([]any{map[string]any{"name": "w", "clientConfig": map[string]any{"service": map[string]any{"name": "istiod"}}}}))
+	g.Expect(vwc.Object["webhooks"]).To(Equal([]any{map[string]any{"name": "w", "failurePolicy": "Ignore", "clientConfig": map[string]any{"service": map[string]any{"name": "istiod"}}}}),
+		"the empty CA bundle is istiod's; the failure policy is the chart's until the webhook exists")
 
 	mwc := obj("MutatingWebhookConfiguration", "", "m")
-	mwc.Object["webhooks"] = []any{map[string]any{"name": "w", "failurePolicy": "Fail", "clientConfig": map[string]any{"caBundle": "x"}}}
+	mwc.Object["webhooks"] = []any{map[string]any{"name": "w", "failurePolicy": "Fail", "clientConfig": map[string]any{"caBundle": "user-ca"}}}
 	StripRuntimeFields(mwc)
-	g.Expect(mwc.Object["webhooks"]).To(Equal([]any{map[string]any{"name": "w", "failurePolicy": "Fail", "clientConfig": map[string]any{}}}),
-		"the injector keeps its failure policy; only the CA bundle is istiod's")
-}
-
-func TestHash_IgnoresItsOwnAnnotation(t *testing.T) {
-	g := NewWithT(t)
-	a := obj("ConfigMap", "ns", "c")
-	h1, err := Hash(a)
-	g.Expect(err).NotTo(HaveOccurred())
-	a.SetAnnotations(map[string]string{AnnotationAppliedHash: "whatever"})
-	h2, _ := Hash(a)
-	g.Expect(h2).To(Equal(h1))
-	a.SetLabels(map[string]string{"x": "y"})
-	h3, _ := Hash(a)
-	g.Expect(h3).NotTo(Equal(h1))
+	g.Expect(mwc.Object["webhooks"]).To(Equal([]any{map[string]any{"name": "w", "failurePolicy": "Fail", "clientConfig": map[string]any{"caBundle": "user-ca"}}}),
+		"a CA bundle the user set (remote control planes) is applied")
 }
 
 func TestInventory_DiffAndUnion(t *testing.T) {

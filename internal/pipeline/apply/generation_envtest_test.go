@@ -20,7 +20,7 @@ func TestAppliedGeneration(t *testing.T) {
 	ctx := context.Background()
 	env := testenv.Start(t)
 	g.Expect(env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gen"}})).To(Succeed())
-	m := apply.NewManager(env.Client, env.Client, env.Client.Scheme(), "sail-test")
+	m := apply.NewApplier(env.Client, env.Client, env.Client.Scheme(), "sail-test")
 	deploy := func(image string) *unstructured.Unstructured {
 		return &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "apps/v1", "kind": "Deployment",

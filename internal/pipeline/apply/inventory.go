@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/pipeline/objectid"
 )
 
 // Entry records one applied object: its ID (namespace_name_group_kind) and API version.
@@ -22,7 +23,7 @@ type Entry = sailv1.InventoryEntry
 func Inventory(objs []*unstructured.Unstructured) []Entry {
 	out := make([]Entry, 0, len(objs))
 	for _, u := range objs {
-		out = append(out, Entry{ID: ID(u), Version: u.GroupVersionKind().Version})
+		out = append(out, Entry{ID: objectid.ID(u), Version: u.GroupVersionKind().Version})
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.ID, b.ID) })
 	return slices.CompactFunc(out, func(a, b Entry) bool { return a.ID == b.ID })
@@ -66,7 +67,7 @@ func EntryObject(e Entry) (*unstructured.Unstructured, error) {
 // Delete deletes the objects of entries in reverse apply order (webhooks first). CRDs and namespaces are never
 // deleted. It returns the entries it could not delete, with the errors joined; objects already gone count as
 // deleted.
-func (m *Manager) Delete(ctx context.Context, entries []Entry) ([]Entry, error) {
+func (a *Applier) Delete(ctx context.Context, entries []Entry) ([]Entry, error) {
 	var objs []*unstructured.Unstructured
 	byID := map[string]Entry{}
 	for _, e := range entries {
@@ -85,14 +86,14 @@ func (m *Manager) Delete(ctx context.Context, entries []Entry) ([]Entry, error) 
 	var errs []string
 	for i := len(stages) - 1; i >= 0; i-- {
 		for _, u := range stages[i] {
-			err := m.client.Delete(ctx, u, client.PropagationPolicy("Background"))
-			m.count(func(s *Stats) { s.Deletes++ })
+			err := a.client.Delete(ctx, u, client.PropagationPolicy("Background"))
+			a.count(func(s *Stats) { s.Deletes++ })
 			if err != nil && !apierrors.IsNotFound(err) && !isNoMatch(err) {
-				failed = append(failed, byID[ID(u)])
+				failed = append(failed, byID[objectid.ID(u)])
 				errs = append(errs, fmt.Sprintf("%s %s: %v", u.GetKind(), key(u), err))
 				continue
 			}
-			m.Forget(ID(u))
+			a.Forget(objectid.ID(u))
 		}
 	}
 	if len(errs) > 0 {

@@ -56,9 +56,12 @@ func Stages(objs []*unstructured.Unstructured) [][]*unstructured.Unstructured {
 	return out
 }
 
-// StripRuntimeFields removes from an object the fields that istiod writes at run time, so Sail never owns them
-// and never fights istiod over them: the CA bundle of every admission webhook, and the failure policy of
-// validating webhooks (istiod switches it to Fail once its validation server is ready).
+// StripRuntimeFields removes from an object the fields that istiod writes at run time and the chart leaves empty,
+// so Sail never owns them and never fights istiod over them: an admission webhook's empty CA bundle (istiod fills
+// it in). A CA bundle the user set (values.istiodRemote.injectionCABundle, values.base.validationCABundle: remote
+// and external control planes need them) is applied as given. The validating webhooks' failure policy is kept
+// here: Apply creates the webhook with the chart's value and keeps the live value after that (see
+// keepLiveFailurePolicy).
 func StripRuntimeFields(u *unstructured.Unstructured) {
 	kind := u.GetKind()
 	if kind != "MutatingWebhookConfiguration" && kind != "ValidatingWebhookConfiguration" {
@@ -73,12 +76,14 @@ func StripRuntimeFields(u *unstructured.Unstructured) {
 		if !ok {
 			continue
 		}
-		if cc, ok := wm["clientConfig"].(map[string]any); ok {
+		if cc, ok := wm["clientConfig"].(map[string]any); ok && isEmpty(cc["caBundle"]) {
 			delete(cc, "caBundle")
-		}
-		if kind == "ValidatingWebhookConfiguration" {
-			delete(wm, "failurePolicy")
 		}
 	}
 	_ = unstructured.SetNestedSlice(u.Object, webhooks, "webhooks")
+}
+
+func isEmpty(v any) bool {
+	s, ok := v.(string)
+	return v == nil || (ok && s == "")
 }

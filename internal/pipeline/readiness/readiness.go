@@ -17,7 +17,7 @@ import (
 var workloadKinds = map[string]bool{"Deployment": true, "DaemonSet": true, "StatefulSet": true}
 
 // Generations returns the generation an object was last applied with (0 when unknown), e.g.
-// apply.Manager.AppliedGeneration.
+// apply.Applier.AppliedGeneration.
 type Generations func(*unstructured.Unstructured) int64
 
 // Check returns ready=true when every Deployment, DaemonSet and StatefulSet among objs is Current per kstatus;

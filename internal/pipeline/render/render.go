@@ -22,8 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/sail-mesh/sail/internal/pipeline/apply"
 	"github.com/sail-mesh/sail/internal/pipeline/manifest"
+	"github.com/sail-mesh/sail/internal/pipeline/objectid"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
@@ -203,9 +203,9 @@ func renderChart(chrt *chartv2.Chart, in Input) ([]*unstructured.Unstructured, e
 		}
 		objs = append(objs, parsed...)
 	}
-	sort.SliceStable(objs, func(i, j int) bool { return ID(objs[i]) < ID(objs[j]) })
+	sort.SliceStable(objs, func(i, j int) bool { return objectid.ID(objs[i]) < objectid.ID(objs[j]) })
 	for _, u := range objs {
-		if err := apply.SetContentHash(u); err != nil {
+		if err := objectid.SetContentHash(u); err != nil {
 			return nil, err
 		}
 	}
@@ -224,12 +224,6 @@ func parseManifest(content string) ([]*unstructured.Unstructured, error) {
 		}
 	}
 	return objs, nil
-}
-
-// ID identifies an object as namespace_name_group_kind.
-func ID(u *unstructured.Unstructured) string {
-	gvk := u.GroupVersionKind()
-	return u.GetNamespace() + "_" + u.GetName() + "_" + gvk.Group + "_" + gvk.Kind
 }
 
 func cacheKey(in Input) (string, error) {

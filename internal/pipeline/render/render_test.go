@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/sail-mesh/sail/internal/pipeline/objectid"
 )
 
 func istiodInput(vals map[string]any) Input {
@@ -17,7 +19,7 @@ func TestRender_Istiod(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	ids := map[string]bool{}
 	for _, o := range objs {
-		ids[ID(o)] = true
+		ids[objectid.ID(o)] = true
 		g.Expect(o.GetLabels()).NotTo(HaveKeyWithValue("app.kubernetes.io/managed-by", "Helm"))
 	}
 	g.Expect(ids).To(HaveKey("istio-system_istiod_apps_Deployment"))

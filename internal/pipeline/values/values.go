@@ -1,5 +1,7 @@
-// Package values computes the Helm values of an IstioRevision from an Istio: Sail's defaults, the chosen profile,
-// the user's values and the operator's overrides, merged in that order.
+// Package values shapes the Helm values of every chart Sail renders. An IstioRevision's values are computed from
+// an Istio: Sail's defaults, the chosen profile, the user's values and the operator's overrides, merged in that
+// order; the istiod, base, cni and ztunnel charts each get those (or their own resource's) values in the shape the
+// chart reads.
 package values
 
 import (
@@ -61,11 +63,11 @@ type Input struct {
 	Namespace string
 }
 
-// ForRevision returns the complete values of a revision: the default profile, then the chosen profile (or the
-// platform's), then the user's values (maps merge, scalars and lists replace), then the operator's overrides
-// (revision name and global.istioNamespace).
+// ForRevision returns the complete values of a revision: Sail's defaults (the version's images, and the platform
+// of a platform profile as a Helm user names it, global.platform), then the chosen profile (or the platform's),
+// then the user's values (maps merge, scalars and lists replace), then the operator's overrides (revision name and
+// global.istioNamespace).
 func ForRevision(in Input) (*sailv1.Values, error) {
-	merged := Map{"global": Map{"hub": in.Version.Hub, "tag": in.Version.Tag}}
 	profile := in.Profile
 	if profile == "" || profile == "default" {
 		if in.Platform == PlatformOpenShift {
@@ -76,6 +78,7 @@ func ForRevision(in Input) (*sailv1.Values, error) {
 	if !ok && profile != "" {
 		return nil, fmt.Errorf("profile %q is unknown; use one of %v", profile, Profiles())
 	}
+	merged := Map{"global": sailDefaults(in.Version, files)}
 	for _, f := range files {
 		layer, err := profileLayer(in.Version.Name, f)
 		if err != nil {
@@ -116,6 +119,7 @@ func profileLayer(version, name string) (Map, error) {
 	if err := yaml.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("profile %s of Istio %s: %w", name, version, err)
 	}
+	m = placeTopLevelKeys(m)
 	profileLayers.Store(key, m)
 	return m, nil
 }
@@ -144,6 +148,11 @@ func ToMap(v *sailv1.Values) (Map, error) {
 	if v == nil {
 		return Map{}, nil
 	}
+	return structToMap(v)
+}
+
+// structToMap converts typed values, a whole tree or one section of it, to a tree of maps (never nil).
+func structToMap(v any) (Map, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -181,4 +190,22 @@ func ForIstiodChart(vals Map) Map {
 		return vals
 	}
 	return Merge(vals, pilot)
+}
+
+// ForBaseChart returns the values the base chart is rendered with for the revision named default, whose
+// cluster-wide objects (the default validating webhook, the reader roles) point at that revision.
+func ForBaseChart(vals Map) Map {
+	return Merge(vals, Map{"defaultRevision": sailv1.DefaultRevision})
+}
+
+// ForTagIstiodChart returns the values a revision's istiod chart is rendered with for one revision tag:
+// values.revisionTags lists the tag, so the chart renders the tag's injection webhook and Service.
+func ForTagIstiodChart(vals Map, tag string) Map {
+	return Merge(ForIstiodChart(vals), Map{"revisionTags": []any{tag}})
+}
+
+// ForDefaultTagBaseChart returns the values the base chart is rendered with for the tag named default: its default
+// validating webhook points at the tag's revision (named revision, istiod in namespace).
+func ForDefaultTagBaseChart(vals Map, revision, namespace string) Map {
+	return Merge(vals, Map{"defaultRevision": revision, "global": Map{"istioNamespace": namespace}})
 }

@@ -105,3 +105,16 @@ func TestForIstiodChart(t *testing.T) {
 	g.Expect(out["replicaCount"]).To(Equal(2.0))
 	g.Expect(out["global"]).To(Equal(Map{}))
 }
+
+func TestForBaseAndTagCharts(t *testing.T) {
+	g := NewWithT(t)
+	vals := Map{"pilot": Map{"replicaCount": 2.0}, "global": Map{"hub": "h"}}
+	g.Expect(ForBaseChart(vals)).To(HaveKeyWithValue("defaultRevision", "default"))
+	tagVals := ForTagIstiodChart(vals, "prod")
+	g.Expect(tagVals).To(HaveKeyWithValue("revisionTags", []any{"prod"}))
+	g.Expect(tagVals).To(HaveKeyWithValue("replicaCount", 2.0), "the pilot section is lifted as for the revision")
+	base := ForDefaultTagBaseChart(vals, "canary", "istio-canary")
+	g.Expect(base).To(HaveKeyWithValue("defaultRevision", "canary"))
+	g.Expect(base["global"]).To(Equal(Map{"hub": "h", "istioNamespace": "istio-canary"}))
+	g.Expect(vals).NotTo(HaveKey("defaultRevision"), "the revision's values are not modified")
+}

@@ -1,4 +1,4 @@
-package ztunnel
+package values_test
 
 import (
 	"testing"
@@ -18,6 +18,65 @@ func version(t *testing.T, name string) versions.Version {
 	return v
 }
 
+func ptr[T any](v T) *T { return &v }
+
+func TestForCNIChart(t *testing.T) {
+	v := version(t, "v1.31.0")
+
+	t.Run("image defaults come from the versions list and only the cni and global sections are kept", func(t *testing.T) {
+		g := NewWithT(t)
+		m, err := values.ForCNIChart(v, "", values.PlatformKubernetes, nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(m).To(Equal(values.Map{"global": values.Map{"hub": v.Hub, "tag": v.Tag}}))
+	})
+
+	t.Run("the ambient profile turns on ambient redirection", func(t *testing.T) {
+		g := NewWithT(t)
+		m, err := values.ForCNIChart(v, "ambient", values.PlatformKubernetes, nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(m["cni"]).To(HaveKeyWithValue("ambient", values.Map{"enabled": true}))
+		g.Expect(m).NotTo(HaveKey("pilot"), "the profile's control plane settings are dropped")
+		g.Expect(m).NotTo(HaveKey("meshConfig"))
+	})
+
+	t.Run("on OpenShift the default profile is OpenShift's: multus, not chained, and global.platform", func(t *testing.T) {
+		g := NewWithT(t)
+		m, err := values.ForCNIChart(v, "", values.PlatformOpenShift, nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(m["cni"]).To(HaveKeyWithValue("provider", "multus"))
+		g.Expect(m["cni"]).To(HaveKeyWithValue("chained", false))
+		g.Expect(m["global"]).To(HaveKeyWithValue("platform", "openshift"))
+	})
+
+	t.Run("the openshift-ambient profile applies both", func(t *testing.T) {
+		g := NewWithT(t)
+		m, err := values.ForCNIChart(v, "openshift-ambient", values.PlatformKubernetes, nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(m["cni"]).To(HaveKeyWithValue("provider", "multus"))
+		g.Expect(m["cni"]).To(HaveKeyWithValue("ambient", values.Map{"enabled": true}))
+		g.Expect(m["global"]).To(HaveKeyWithValue("platform", "openshift"))
+	})
+
+	t.Run("the user's values win over the profile and Sail's defaults", func(t *testing.T) {
+		g := NewWithT(t)
+		m, err := values.ForCNIChart(v, "openshift", values.PlatformKubernetes, &sailv1.CNIValues{
+			Cni:    &sailv1.CNIConfig{Chained: ptr(true), Provider: "default"},
+			Global: &sailv1.GlobalConfig{Hub: "registry.example/istio", Platform: "gcp"},
+		})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(m["cni"]).To(HaveKeyWithValue("chained", true))
+		g.Expect(m["cni"]).To(HaveKeyWithValue("provider", "default"))
+		g.Expect(m["global"]).To(HaveKeyWithValue("hub", "registry.example/istio"))
+		g.Expect(m["global"]).To(HaveKeyWithValue("platform", "gcp"))
+	})
+
+	t.Run("an unknown profile is an error", func(t *testing.T) {
+		g := NewWithT(t)
+		_, err := values.ForCNIChart(v, "nope", values.PlatformKubernetes, nil)
+		g.Expect(err).To(MatchError(ContainSubstring("unknown")))
+	})
+}
+
 // revision returns an IstioRevision whose values are computed from an Istio the way the Istio controller does.
 func revision(t *testing.T, versionName, profile, name string, user *sailv1.Values) *sailv1.IstioRevision {
 	v := version(t, versionName)
@@ -28,13 +87,13 @@ func revision(t *testing.T, versionName, profile, name string, user *sailv1.Valu
 	return &sailv1.IstioRevision{Spec: sailv1.IstioRevisionSpec{Version: v.Name, Namespace: "istio-system", Values: vals}}
 }
 
-func TestInherited(t *testing.T) {
+func TestInheritedByZTunnel(t *testing.T) {
 	list := versions.Default()
 
 	t.Run("global, meshConfig and revision are inherited; Sail's image defaults are not", func(t *testing.T) {
 		g := NewWithT(t)
 		rev := revision(t, "v1.30.0", "ambient", "canary", &sailv1.Values{Global: &sailv1.GlobalConfig{Network: "net1"}})
-		m, err := Inherited(rev, list)
+		m, err := values.InheritedByZTunnel(rev, list)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(m).To(HaveKeyWithValue("revision", "canary"))
 		g.Expect(m["global"]).To(HaveKeyWithValue("network", "net1"))
@@ -48,21 +107,21 @@ func TestInherited(t *testing.T) {
 	t.Run("a hub the user chose on the Istio is inherited", func(t *testing.T) {
 		g := NewWithT(t)
 		rev := revision(t, "v1.31.0", "", "default", &sailv1.Values{Global: &sailv1.GlobalConfig{Hub: "registry.example/istio"}})
-		m, err := Inherited(rev, list)
+		m, err := values.InheritedByZTunnel(rev, list)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(m["global"]).To(HaveKeyWithValue("hub", "registry.example/istio"))
 		g.Expect(m).NotTo(HaveKey("revision"), "the default revision has no revision value")
 	})
 }
 
-func TestValues(t *testing.T) {
+func TestForZTunnelChart(t *testing.T) {
 	v := version(t, "v1.31.0")
 	inherited := values.Map{"global": values.Map{"network": "net1", "istioNamespace": "istio-system", "variant": "distroless"},
 		"revision": "canary"}
 
 	t.Run("Sail's image defaults, then the inherited values", func(t *testing.T) {
 		g := NewWithT(t)
-		m, err := Values(v, values.PlatformKubernetes, inherited, nil)
+		m, err := values.ForZTunnelChart(v, values.PlatformKubernetes, inherited, nil)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(m["global"]).To(Equal(values.Map{"hub": v.Hub, "tag": v.Tag, "network": "net1",
 			"istioNamespace": "istio-system", "variant": "distroless"}))
@@ -71,7 +130,7 @@ func TestValues(t *testing.T) {
 
 	t.Run("the user's global and ztunnel values win, ztunnel values lifted to the top level", func(t *testing.T) {
 		g := NewWithT(t)
-		m, err := Values(v, values.PlatformKubernetes, inherited, &sailv1.ZTunnelValues{
+		m, err := values.ForZTunnelChart(v, values.PlatformKubernetes, inherited, &sailv1.ZTunnelValues{
 			Global:  &sailv1.GlobalConfig{Network: "net2"},
 			Ztunnel: &sailv1.ZTunnelConfig{Network: "net3", Revision: "other", Env: map[string]string{"A": "b"}},
 		})
@@ -85,15 +144,8 @@ func TestValues(t *testing.T) {
 
 	t.Run("on OpenShift global.platform is set", func(t *testing.T) {
 		g := NewWithT(t)
-		m, err := Values(v, values.PlatformOpenShift, nil, nil)
+		m, err := values.ForZTunnelChart(v, values.PlatformOpenShift, nil, nil)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(m["global"]).To(HaveKeyWithValue("platform", "openshift"))
 	})
-}
-
-func TestCheckVersion(t *testing.T) {
-	g := NewWithT(t)
-	g.Expect(checkVersion(versions.Version{Name: "v1.31.0"})).To(Succeed())
-	g.Expect(checkVersion(versions.Version{Name: "v1.24.0"})).To(Succeed())
-	g.Expect(checkVersion(versions.Version{Name: "v1.23.5"})).To(MatchError(ContainSubstring("v1.24.0 or newer")))
 }

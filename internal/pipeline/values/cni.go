@@ -1,17 +1,16 @@
-package istiocni
+package values
 
 import (
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/pipeline/values"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
-// Values returns the Helm values the cni chart is rendered with: Sail's image defaults for the version, then the
+// ForCNIChart returns the Helm values the cni chart is rendered with: Sail's image defaults for the version, then the
 // profile (the platform's when none is chosen), then the user's values, keeping the chart's two sections, cni and
 // global (the chart copies cni.* to the top level itself). On OpenShift global.platform is set unless the user set
 // it, so that the chart applies its OpenShift settings that live outside those sections (SELinux type, the
 // privileged SecurityContextConstraints).
-func Values(version versions.Version, profile string, platform values.Platform, user *sailv1.CNIValues) (values.Map, error) {
+func ForCNIChart(version versions.Version, profile string, platform Platform, user *sailv1.CNIValues) (Map, error) {
 	in := &sailv1.Values{}
 	istioNamespace := ""
 	if user != nil {
@@ -20,31 +19,31 @@ func Values(version versions.Version, profile string, platform values.Platform, 
 			istioNamespace = user.Global.IstioNamespace
 		}
 	}
-	merged, err := values.ForRevision(values.Input{Version: version, Profile: profile, Platform: platform, User: in,
+	merged, err := ForRevision(Input{Version: version, Profile: profile, Platform: platform, User: in,
 		Revision: sailv1.DefaultRevision, Namespace: istioNamespace})
 	if err != nil {
 		return nil, err
 	}
-	m, err := values.ToMap(&sailv1.Values{Cni: merged.Cni, Global: merged.Global})
+	m, err := ToMap(&sailv1.Values{Cni: merged.Cni, Global: merged.Global})
 	if err != nil {
 		return nil, err
 	}
-	if openShift(profile, platform) {
-		global, _ := m["global"].(values.Map)
+	if openShiftProfile(profile, platform) {
+		global, _ := m["global"].(Map)
 		if global["platform"] == nil || global["platform"] == "" {
-			m = values.Merge(m, values.Map{"global": values.Map{"platform": "openshift"}})
+			m = Merge(m, Map{"global": Map{"platform": "openshift"}})
 		}
 	}
 	return m, nil
 }
 
-// openShift tells whether the profile, or the default profile on the platform, is one of the OpenShift profiles.
-func openShift(profile string, platform values.Platform) bool {
+// openShiftProfile tells whether the profile, or the default profile on the platform, is one of the OpenShift profiles.
+func openShiftProfile(profile string, platform Platform) bool {
 	switch profile {
 	case "openshift", "openshift-ambient":
 		return true
 	case "", "default":
-		return platform == values.PlatformOpenShift
+		return platform == PlatformOpenShift
 	default:
 		return false
 	}

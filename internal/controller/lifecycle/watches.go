@@ -1,0 +1,77 @@
+package lifecycle
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/sail-mesh/sail/internal/mesh/revision"
+)
+
+// NewBuilder returns the builder of a controller named name for the kind of obj, reconciling concurrency
+// resources at a time and watching the objects of the owned kinds they control (a change or deletion of one
+// brings its owner back to repair it).
+func NewBuilder(mgr ctrl.Manager, obj client.Object, name string, concurrency int, owned ...client.Object) *builder.Builder {
+	b := ctrl.NewControllerManagedBy(mgr).For(obj).Named(name).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency})
+	for _, o := range owned {
+		b = b.Owns(o)
+	}
+	return b
+}
+
+// NamespaceMetadata returns an empty Namespace as metadata only, to read or watch namespaces without their spec
+// and status.
+func NamespaceMetadata() *metav1.PartialObjectMetadata {
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	return ns
+}
+
+// WatchUsage adds to b the watches of the namespaces and pods that select a revision (or tag) by name: the
+// resource they name is enqueued when they start or stop selecting it.
+func WatchUsage(b *builder.Builder) *builder.Builder {
+	b = b.WatchesMetadata(NamespaceMetadata(), EnqueueByName(func(o client.Object) string {
+		return revision.NamespaceRevision(o.GetLabels())
+	}))
+	return b.Watches(&corev1.Pod{}, EnqueueByName(func(o client.Object) string {
+		if pod, ok := o.(*corev1.Pod); ok {
+			return revision.PodRevision(pod)
+		}
+		return ""
+	}))
+}
+
+// EnqueueByName returns a handler that enqueues the resource nameOf names for an object when the object appears
+// or goes, and both the old and the new one when an update changes the name; other updates and an empty name
+// enqueue nothing. Names that are not resources of the controller's kind are dropped by its Reconcile.
+func EnqueueByName(nameOf func(client.Object) string) handler.EventHandler {
+	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], name string) {
+		if name != "" {
+			q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, nameOf(e.Object))
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if before, after := nameOf(e.ObjectOld), nameOf(e.ObjectNew); before != after {
+				enqueue(q, before)
+				enqueue(q, after)
+			}
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, nameOf(e.Object))
+		},
+	}
+}

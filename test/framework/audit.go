@@ -1,0 +1,98 @@
+package framework
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sail-mesh/sail/internal/devtools/testenv"
+)
+
+// AuditPolicy is the path of an audit policy that records every request at Metadata level, so that tests and
+// benchmarks can count requests by user agent (pass it to StartCluster).
+func AuditPolicy() string {
+	return filepath.Join(testenv.RepoRoot(), "test", "framework", "testdata", "audit-policy.yaml")
+}
+
+// auditEvent is the part of an audit.k8s.io/v1 Event that is counted.
+type auditEvent struct {
+	Verb           string    `json:"verb"`
+	UserAgent      string    `json:"userAgent"`
+	RequestURI     string    `json:"requestURI"`
+	Stage          string    `json:"stage"`
+	StageTimestamp time.Time `json:"stageTimestamp"`
+	ObjectRef      *struct {
+		Resource    string `json:"resource"`
+		Subresource string `json:"subresource"`
+		Namespace   string `json:"namespace"`
+		Name        string `json:"name"`
+	} `json:"objectRef"`
+}
+
+var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true, "apply": true}
+
+// CountWrites counts the write requests in the audit log at path sent by user agents starting with agent in
+// [from, to), in all and by "<verb> <resource>[/<subresource>]".
+func CountWrites(path, agent string, from, to time.Time) (int, map[string]int, error) {
+	events, err := AuditWrites(path, agent, from, to)
+	if err != nil {
+		return 0, nil, err
+	}
+	by := map[string]int{}
+	for _, e := range events {
+		by[strings.TrimSpace(e.Verb+" "+e.Resource)]++
+	}
+	return len(events), by, nil
+}
+
+// AuditWrite is one write request read from an audit log.
+type AuditWrite struct {
+	// Verb is the request's verb (create, update, patch, delete, ...).
+	Verb string
+	// Resource is the resource, with "/<subresource>" when there is one.
+	Resource string
+	// Namespace and Name name the object written.
+	Namespace, Name string
+	// UserAgent is the client's user agent.
+	UserAgent string
+	// Time is when the request completed.
+	Time time.Time
+}
+
+// AuditWrites returns the write requests in the audit log at path sent by user agents starting with agent in
+// [from, to).
+func AuditWrites(path, agent string, from, to time.Time) ([]AuditWrite, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	var out []AuditWrite
+	for sc.Scan() {
+		var e auditEvent
+		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Stage != "ResponseComplete" || !writeVerbs[e.Verb] {
+			continue
+		}
+		if !strings.HasPrefix(e.UserAgent, agent) || e.StageTimestamp.Before(from) || !e.StageTimestamp.Before(to) {
+			continue
+		}
+		out = append(out, writeOf(e))
+	}
+	return out, sc.Err()
+}
+
+func writeOf(e auditEvent) AuditWrite {
+	w := AuditWrite{Verb: e.Verb, UserAgent: e.UserAgent, Time: e.StageTimestamp}
+	if e.ObjectRef != nil {
+		w.Resource, w.Namespace, w.Name = e.ObjectRef.Resource, e.ObjectRef.Namespace, e.ObjectRef.Name
+		if e.ObjectRef.Subresource != "" {
+			w.Resource += "/" + e.ObjectRef.Subresource
+		}
+	}
+	return w
+}
