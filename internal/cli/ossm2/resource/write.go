@@ -1,9 +1,7 @@
-package ossm2
+package resource
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,44 +10,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// normalizeJSON converts a tree to the types a JSON decoder produces (int64 for integers, float64 for other
-// numbers), which is what unstructured objects must hold.
-func normalizeJSON(v any) any {
-	data, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("generated object cannot be encoded: %v", err))
-	}
-	tree, err := decodeJSONTree(data)
-	if err != nil {
-		panic(fmt.Sprintf("generated object cannot be decoded: %v", err))
-	}
-	return numbersToGo(tree)
-}
-
-func numbersToGo(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = numbersToGo(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = numbersToGo(e)
-		}
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		f, _ := t.Float64()
-		return f
-	}
-	return v
-}
-
 // YAML renders the objects as one multi-document YAML stream, each preceded by its comment.
-func (r *Result) YAML() ([]byte, error) {
+func YAML(objects []Object) ([]byte, error) {
 	var b bytes.Buffer
-	for i, o := range r.Objects {
+	for i, o := range objects {
 		if i > 0 {
 			b.WriteString("---\n")
 		}
@@ -75,7 +39,7 @@ func objectYAML(o Object) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// FileName is the name of the file an object is written to by WriteDir: its position (so that the files sort in
+// FileName is the name of the file an object is written to by WriteDir: its position i (so that the files sort in
 // the order to apply them), kind, namespace and name.
 func FileName(i int, o Object) string {
 	parts := []string{fmt.Sprintf("%02d", i+1), strings.ToLower(o.GetKind())}
@@ -87,12 +51,12 @@ func FileName(i int, o Object) string {
 }
 
 // WriteDir writes each object to its own file in dir (created if missing) and returns the file paths.
-func (r *Result) WriteDir(dir string) ([]string, error) {
+func WriteDir(dir string, objects []Object) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the output folder: %w", err)
 	}
 	var files []string
-	for i, o := range r.Objects {
+	for i, o := range objects {
 		data, err := objectYAML(o)
 		if err != nil {
 			return nil, err
@@ -106,10 +70,10 @@ func (r *Result) WriteDir(dir string) ([]string, error) {
 	return files, nil
 }
 
-// Resources returns the objects as plain maps, for JSON output.
-func (r *Result) Resources() []map[string]any {
-	out := make([]map[string]any, len(r.Objects))
-	for i, o := range r.Objects {
+// Maps returns the objects as plain maps, for JSON output.
+func Maps(objects []Object) []map[string]any {
+	out := make([]map[string]any, len(objects))
+	for i, o := range objects {
 		out[i] = o.Object
 	}
 	return out
@@ -134,13 +98,3 @@ func wrap(text string, width int) []string {
 	}
 	return append(lines, line)
 }
-
-func mustJSON(v any) []byte {
-	data, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return data
-}
-
-func bufioReader(data []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(data)) }

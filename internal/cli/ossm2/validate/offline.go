@@ -1,15 +1,18 @@
-package ossm2
+// Package validate checks the objects the OpenShift Service Mesh 2 conversion generates: offline, against the CRD
+// schemas of Sail (embedded in sailctl, or from a folder) and Istio (from the charts embedded in Sail) and the Go
+// types of the Kubernetes kinds (Offline); or online, by a server-side apply dry-run with strict field validation
+// (Cluster).
+package validate
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -31,8 +34,9 @@ import (
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"sigs.k8s.io/yaml"
 
-	crds "github.com/sail-mesh/sail/config/crd"
-	"github.com/sail-mesh/sail/internal/pipeline/versions"
+	"github.com/sail-mesh/sail/internal/cli/ossm2/report"
+	"github.com/sail-mesh/sail/internal/cli/ossm2/resource"
+	"github.com/sail-mesh/sail/internal/cli/ossm2/strict"
 )
 
 // builtinTypes are the Kubernetes kinds the conversion generates, checked offline by decoding them strictly into
@@ -63,69 +67,6 @@ type SchemaSet struct {
 	sources []string
 }
 
-// OfflineOptions say where offline validation takes its schemas from.
-type OfflineOptions struct {
-	// CRDDir, when set, is a folder of CRD files (e.g. config/crd/bases) used instead of the embedded Sail CRDs.
-	CRDDir string
-	// IstioVersion is the Istio version whose CRDs (security.istio.io, telemetry.istio.io, ...) are used, from the
-	// charts embedded in Sail.
-	IstioVersion string
-}
-
-// LoadSchemas loads the Sail CRDs (embedded, or from opts.CRDDir) and Istio's CRDs of opts.IstioVersion.
-func LoadSchemas(opts OfflineOptions) (*SchemaSet, error) {
-	s := &SchemaSet{crds: map[schema.GroupVersionKind]*crdSchema{}}
-	if opts.CRDDir != "" {
-		entries, err := os.ReadDir(opts.CRDDir)
-		if err != nil {
-			return nil, fmt.Errorf("reading the CRD folder: %w", err)
-		}
-		for _, e := range entries {
-			if e.IsDir() || (!strings.HasSuffix(e.Name(), ".yaml") && !strings.HasSuffix(e.Name(), ".yml")) {
-				continue
-			}
-			data, err := os.ReadFile(filepath.Join(opts.CRDDir, e.Name()))
-			if err != nil {
-				return nil, err
-			}
-			if err := s.add(data); err != nil {
-				return nil, fmt.Errorf("%s: %w", e.Name(), err)
-			}
-		}
-		s.sources = append(s.sources, "the CRDs in "+opts.CRDDir)
-	} else {
-		files, err := fs.Glob(crds.FS, "bases/*.yaml")
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			data, err := fs.ReadFile(crds.FS, f)
-			if err != nil {
-				return nil, err
-			}
-			if err := s.add(data); err != nil {
-				return nil, fmt.Errorf("embedded %s: %w", f, err)
-			}
-		}
-		s.sources = append(s.sources, "the Sail CRDs embedded in sailctl")
-	}
-	if opts.IstioVersion != "" {
-		base, err := versions.ChartFS(opts.IstioVersion, versions.ChartBase)
-		if err == nil {
-			var data []byte
-			if data, err = fs.ReadFile(base, "files/crd-all.gen.yaml"); err == nil {
-				err = s.add(data)
-			}
-		}
-		if err != nil {
-			s.sources = append(s.sources, fmt.Sprintf("(Istio %s CRDs unavailable: %v)", opts.IstioVersion, err))
-		} else {
-			s.sources = append(s.sources, "the CRDs of Istio "+opts.IstioVersion)
-		}
-	}
-	return s, nil
-}
-
 // add loads every CRD of a (multi-document) YAML file.
 func (s *SchemaSet) add(data []byte) error {
 	reader := utilyaml.NewYAMLReader(bufioReader(data))
@@ -147,60 +88,77 @@ func (s *SchemaSet) add(data []byte) error {
 		if crd.Kind != "CustomResourceDefinition" {
 			continue
 		}
-		for _, v := range crd.Spec.Versions {
-			if !v.Served || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
-				continue
-			}
-			internal := &apiextensions.JSONSchemaProps{}
-			if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(
-				v.Schema.OpenAPIV3Schema, internal, nil); err != nil {
-				return err
-			}
-			st, err := structuralschema.NewStructural(internal)
-			if err != nil {
-				return fmt.Errorf("schema of %s %s is not structural: %w", crd.Name, v.Name, err)
-			}
-			validator, _, err := apiservervalidation.NewSchemaValidator(internal)
-			if err != nil {
-				return err
-			}
-			gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: crd.Spec.Names.Kind}
-			s.crds[gvk] = &crdSchema{
-				namespaced: crd.Spec.Scope == apiextensionsv1.NamespaceScoped,
-				structural: st,
-				validator:  validator,
-				cel:        cel.NewValidator(st, true, celconfig.PerCallLimit),
-			}
+		if err := s.addCRD(crd); err != nil {
+			return err
 		}
 	}
 }
 
-// ValidateOffline validates each object against its CRD schema (Sail and Istio kinds) or its Go type (Kubernetes
-// kinds); objects of other kinds are skipped.
-func ValidateOffline(objects []Object, set *SchemaSet) *ValidationReport {
-	rep := &ValidationReport{Mode: "offline", Against: strings.Join(set.sources, " and ")}
-	for _, o := range objects {
-		res := ValidationResult{Object: o.Ref()}
-		gvk := o.GroupVersionKind()
-		switch {
-		case set.crds[gvk] != nil:
-			res.Messages = set.crds[gvk].validate(o.Object)
-		case builtinTypes[gvk] != nil:
-			res.Messages = validateBuiltin(o.Object, builtinTypes[gvk])
-		default:
-			res.Status = ValidationSkipped
-			res.Messages = []string{skipReason(gvk)}
-			rep.Results = append(rep.Results, res)
+// addCRD loads the schema of every served version of a CRD.
+func (s *SchemaSet) addCRD(crd *apiextensionsv1.CustomResourceDefinition) error {
+	for _, v := range crd.Spec.Versions {
+		if !v.Served || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
 			continue
 		}
-		res.Messages = append(validateName(o), res.Messages...)
-		res.Status = ValidationValid
-		if len(res.Messages) > 0 {
-			res.Status = ValidationRejected
+		c, err := compile(crd.Name, v)
+		if err != nil {
+			return err
 		}
-		rep.Results = append(rep.Results, res)
+		c.namespaced = crd.Spec.Scope == apiextensionsv1.NamespaceScoped
+		gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: crd.Spec.Names.Kind}
+		s.crds[gvk] = c
+	}
+	return nil
+}
+
+// compile builds the validators of one version of the CRD named crdName.
+func compile(crdName string, v apiextensionsv1.CustomResourceDefinitionVersion) (*crdSchema, error) {
+	internal := &apiextensions.JSONSchemaProps{}
+	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(
+		v.Schema.OpenAPIV3Schema, internal, nil); err != nil {
+		return nil, err
+	}
+	st, err := structuralschema.NewStructural(internal)
+	if err != nil {
+		return nil, fmt.Errorf("schema of %s %s is not structural: %w", crdName, v.Name, err)
+	}
+	validator, _, err := apiservervalidation.NewSchemaValidator(internal)
+	if err != nil {
+		return nil, err
+	}
+	return &crdSchema{structural: st, validator: validator,
+		cel: cel.NewValidator(st, true, celconfig.PerCallLimit)}, nil
+}
+
+// Offline validates each object against its CRD schema (Sail and Istio kinds) or its Go type (Kubernetes kinds);
+// objects of other kinds are skipped.
+func Offline(objects []resource.Object, set *SchemaSet) *report.ValidationReport {
+	rep := &report.ValidationReport{Mode: "offline", Against: strings.Join(set.sources, " and ")}
+	for _, o := range objects {
+		rep.Results = append(rep.Results, offlineResult(o, set))
 	}
 	return rep
+}
+
+func offlineResult(o resource.Object, set *SchemaSet) report.ValidationResult {
+	res := report.ValidationResult{Object: o.Ref()}
+	gvk := o.GroupVersionKind()
+	switch {
+	case set.crds[gvk] != nil:
+		res.Messages = set.crds[gvk].validate(o.Object)
+	case builtinTypes[gvk] != nil:
+		res.Messages = validateBuiltin(o.Object, builtinTypes[gvk])
+	default:
+		res.Status = report.ValidationSkipped
+		res.Messages = []string{skipReason(gvk)}
+		return res
+	}
+	res.Messages = append(validateName(o), res.Messages...)
+	res.Status = report.ValidationValid
+	if len(res.Messages) > 0 {
+		res.Status = report.ValidationRejected
+	}
+	return res
 }
 
 func skipReason(gvk schema.GroupVersionKind) string {
@@ -215,7 +173,7 @@ func skipReason(gvk schema.GroupVersionKind) string {
 	}
 }
 
-func validateName(o Object) []string {
+func validateName(o resource.Object) []string {
 	var msgs []string
 	for _, m := range validation.IsDNS1123Subdomain(o.GetName()) {
 		msgs = append(msgs, "metadata.name: "+m)
@@ -246,12 +204,16 @@ func (c *crdSchema) validate(obj map[string]any) []string {
 }
 
 func validateBuiltin(obj map[string]any, t reflect.Type) []string {
-	tree, err := decodeJSONTree(mustJSON(obj))
+	data, err := json.Marshal(obj)
+	if err != nil {
+		panic(err)
+	}
+	tree, err := strict.Tree(data)
 	if err != nil {
 		return []string{err.Error()}
 	}
 	var msgs []string
-	for _, p := range checkTree(tree, t, nil) {
+	for _, p := range strict.Check(tree, t, nil) {
 		msg := p.Message
 		if p.Unknown {
 			msg = "unknown field"
@@ -259,4 +221,26 @@ func validateBuiltin(obj map[string]any, t reflect.Type) []string {
 		msgs = append(msgs, fmt.Sprintf("%s: %s", p.Path, msg))
 	}
 	return msgs
+}
+
+// OfflineWhereSkipped validates offline, where a schema is available, the objects that a cluster validation
+// skipped (the cluster does not serve their kind yet): their result becomes the offline one, after the reason
+// they were skipped.
+func OfflineWhereSkipped(rep *report.ValidationReport, objects []resource.Object, set *SchemaSet) {
+	for i, r := range rep.Results {
+		if r.Status != report.ValidationSkipped {
+			continue
+		}
+		j := slices.IndexFunc(objects, func(o resource.Object) bool { return o.Ref() == r.Object })
+		if j < 0 {
+			continue
+		}
+		off := offlineResult(objects[j], set)
+		if off.Status == report.ValidationSkipped {
+			continue
+		}
+		rep.Results[i].Status = off.Status
+		rep.Results[i].Messages = append(r.Messages, "validated offline instead")
+		rep.Results[i].Messages = append(rep.Results[i].Messages, off.Messages...)
+	}
 }

@@ -1,115 +1,18 @@
-package ossm2
+package input
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/sail-mesh/sail/internal/cli/ossm2/report"
+	"github.com/sail-mesh/sail/internal/cli/ossm2/strict"
 )
-
-// StdinName is the file name that stands for standard input.
-const StdinName = "-"
-
-// Document is one object read from the input.
-type Document struct {
-	// Loc says where the object came from, and which object it is.
-	Loc Location
-	// APIVersion and Kind of the object.
-	APIVersion string
-	Kind       string
-	// Object is the object as decoded from JSON; numbers are json.Number.
-	Object map[string]any
-}
-
-// ReadFiles reads the objects of every named input: a file, a folder (its *.yaml, *.yml and *.json files, in
-// sub-folders too, in name order) or "-" for stdin. Problems (a missing file, a document that is not YAML) are
-// returned as error findings and reading goes on.
-func ReadFiles(names []string, stdin io.Reader) ([]Document, []Finding) {
-	var docs []Document
-	var findings []Finding
-	fail := func(file, format string, args ...any) {
-		findings = append(findings, Finding{Severity: SeverityError, At: Location{File: file},
-			Message: fmt.Sprintf(format, args...)})
-	}
-	readOne := func(name string, data []byte) {
-		d, f := ParseYAML(name, data)
-		docs = append(docs, d...)
-		findings = append(findings, f...)
-	}
-	for _, name := range names {
-		if name == StdinName {
-			if stdin == nil {
-				fail(name, "cannot read standard input")
-				continue
-			}
-			data, err := io.ReadAll(stdin)
-			if err != nil {
-				fail(name, "reading standard input: %v", err)
-				continue
-			}
-			readOne(name, data)
-			continue
-		}
-		info, err := os.Stat(name)
-		if err != nil {
-			fail(name, "cannot read the input: %v; check the path given to -f", err)
-			continue
-		}
-		if !info.IsDir() {
-			data, err := os.ReadFile(name)
-			if err != nil {
-				fail(name, "cannot read the input: %v", err)
-				continue
-			}
-			readOne(name, data)
-			continue
-		}
-		var files []string
-		err = filepath.WalkDir(name, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if p != name && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			switch strings.ToLower(filepath.Ext(p)) {
-			case ".yaml", ".yml", ".json":
-				files = append(files, p)
-			}
-			return nil
-		})
-		if err != nil {
-			fail(name, "cannot read the folder: %v", err)
-			continue
-		}
-		if len(files) == 0 {
-			fail(name, "the folder has no .yaml, .yml or .json file")
-			continue
-		}
-		sort.Strings(files)
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				fail(f, "cannot read the input: %v", err)
-				continue
-			}
-			readOne(f, data)
-		}
-	}
-	return docs, findings
-}
 
 // chunk is one YAML document of a stream and the line it starts on.
 type chunk struct {
@@ -117,35 +20,43 @@ type chunk struct {
 	line int
 }
 
+// splitter cuts a YAML stream into chunks.
+type splitter struct {
+	out   []chunk
+	cur   strings.Builder
+	start int
+}
+
+// flush ends the current chunk; the next one starts on line next.
+func (s *splitter) flush(next int) {
+	s.out = append(s.out, chunk{text: s.cur.String(), line: s.start})
+	s.cur.Reset()
+	s.start = next
+}
+
 // splitDocuments splits a YAML stream on "---" (and "...") lines, keeping the first line of each document.
 func splitDocuments(data []byte) []chunk {
-	var out []chunk
-	var cur strings.Builder
-	start, n := 1, 0
-	flush := func(next int) {
-		out = append(out, chunk{text: cur.String(), line: start})
-		cur.Reset()
-		start = next
-	}
+	s := &splitter{start: 1}
+	n := 0
 	for _, line := range strings.SplitAfter(string(data), "\n") {
 		n++
 		trimmed := strings.TrimRight(line, "\r\n")
 		switch {
 		case trimmed == "---" || strings.HasPrefix(trimmed, "--- ") || strings.HasPrefix(trimmed, "---\t"):
-			flush(n + 1)
+			s.flush(n + 1)
 			rest := strings.TrimSpace(trimmed[3:])
 			if rest != "" && !strings.HasPrefix(rest, "#") {
-				cur.WriteString(rest + "\n")
-				start = n
+				s.cur.WriteString(rest + "\n")
+				s.start = n
 			}
 		case trimmed == "...":
-			flush(n + 1)
+			s.flush(n + 1)
 		default:
-			cur.WriteString(line)
+			s.cur.WriteString(line)
 		}
 	}
-	flush(n + 1)
-	return out
+	s.flush(n + 1)
+	return s.out
 }
 
 // firstContentLine returns the line of the first line of text that is neither blank nor a comment.
@@ -162,17 +73,17 @@ func firstContentLine(c chunk) int {
 // ParseYAML reads the objects of one file: one or more YAML (or JSON) documents, each an object or a List of
 // objects. Empty documents are skipped. Problems are returned as error findings naming the file, document and
 // line; parsing goes on with the next document.
-func ParseYAML(file string, data []byte) (docs []Document, findings []Finding) {
+func ParseYAML(file string, data []byte) (docs []Document, findings []report.Finding) {
 	docNum := 0
 	for _, c := range splitDocuments(data) {
 		if strings.TrimSpace(c.text) == "" {
 			continue
 		}
 		docNum++
-		loc := Location{File: file, Document: docNum, Line: firstContentLine(c)}
+		loc := report.Location{File: file, Document: docNum, Line: firstContentLine(c)}
 		obj, err := decodeYAMLObject([]byte(c.text), c.line)
 		if err != nil {
-			findings = append(findings, Finding{Severity: SeverityError, At: loc, Message: err.Error()})
+			findings = append(findings, report.Finding{Severity: report.SeverityError, At: loc, Message: err.Error()})
 			continue
 		}
 		if obj == nil {
@@ -217,7 +128,7 @@ func decodeYAMLObject(text []byte, first int) (obj map[string]any, err error) {
 		return t, nil
 	default:
 		return nil, fmt.Errorf("the document is %s, not a Kubernetes object (a mapping with apiVersion, kind, "+
-			"metadata and spec)", describeJSON(v))
+			"metadata and spec)", strict.Describe(v))
 	}
 }
 
@@ -228,10 +139,10 @@ func cleanYAMLError(err error) string {
 }
 
 // documentsOf checks apiVersion and kind, and expands List objects into their items.
-func documentsOf(loc Location, obj map[string]any) ([]Document, []Finding) {
+func documentsOf(loc report.Location, obj map[string]any) ([]Document, []report.Finding) {
 	apiVersion, kind, err := typeOf(obj)
 	if err != nil {
-		return nil, []Finding{{Severity: SeverityError, At: loc, Message: err.Error()}}
+		return nil, []report.Finding{{Severity: report.SeverityError, At: loc, Message: err.Error()}}
 	}
 	if !strings.HasSuffix(kind, "List") || obj["items"] == nil {
 		loc.Kind = kind
@@ -240,18 +151,23 @@ func documentsOf(loc Location, obj map[string]any) ([]Document, []Finding) {
 	}
 	items, ok := obj["items"].([]any)
 	if !ok {
-		return nil, []Finding{{Severity: SeverityError, At: loc, Message: fmt.Sprintf(
-			"%s.items is %s, expected a list of objects", kind, describeJSON(obj["items"]))}}
+		return nil, []report.Finding{{Severity: report.SeverityError, At: loc, Message: fmt.Sprintf(
+			"%s.items is %s, expected a list of objects", kind, strict.Describe(obj["items"]))}}
 	}
+	return listItems(loc, items)
+}
+
+// listItems returns the objects of a List document's items.
+func listItems(loc report.Location, items []any) ([]Document, []report.Finding) {
 	var docs []Document
-	var findings []Finding
+	var findings []report.Finding
 	for i, it := range items {
 		iloc := loc
 		iloc.Item = fmt.Sprintf("items[%d]", i)
 		m, ok := it.(map[string]any)
 		if !ok {
-			findings = append(findings, Finding{Severity: SeverityError, At: iloc,
-				Message: fmt.Sprintf("the item is %s, not a Kubernetes object", describeJSON(it))})
+			findings = append(findings, report.Finding{Severity: report.SeverityError, At: iloc,
+				Message: fmt.Sprintf("the item is %s, not a Kubernetes object", strict.Describe(it))})
 			continue
 		}
 		d, f := documentsOf(iloc, m)
@@ -261,6 +177,10 @@ func documentsOf(loc Location, obj map[string]any) ([]Document, []Finding) {
 	return docs, findings
 }
 
+// apiVersions are the API versions to suggest when an input object has none.
+var apiVersions = map[string]string{KindSMCP: "maistra.io/v2", KindSMMR: "maistra.io/v1", KindSMM: "maistra.io/v1",
+	KindNamespace: "v1", KindGateway: "networking.istio.io/v1"}
+
 func typeOf(obj map[string]any) (apiVersion, kind string, err error) {
 	apiVersion, okA := obj["apiVersion"].(string)
 	kind, okK := obj["kind"].(string)
@@ -269,8 +189,7 @@ func typeOf(obj map[string]any) (apiVersion, kind string, err error) {
 		return "", "", fmt.Errorf("the document has no kind: every input must be a Kubernetes object with " +
 			"apiVersion and kind (e.g. apiVersion: maistra.io/v2, kind: ServiceMeshControlPlane)")
 	case !okA || apiVersion == "":
-		want := map[string]string{kindSMCP: "maistra.io/v2", kindSMMR: "maistra.io/v1", kindSMM: "maistra.io/v1",
-			kindNamespace: "v1", kindGateway: "networking.istio.io/v1"}[kind]
+		want := apiVersions[kind]
 		if want == "" {
 			return "", "", fmt.Errorf("the %s has no apiVersion: set apiVersion", kind)
 		}
@@ -284,29 +203,4 @@ func nameOf(obj map[string]any) (namespace, name string) {
 	namespace, _ = md["namespace"].(string)
 	name, _ = md["name"].(string)
 	return namespace, name
-}
-
-// describeJSON names the JSON type of v for error messages.
-func describeJSON(v any) string {
-	switch t := v.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "a list"
-	case string:
-		if len(t) > 40 {
-			t = t[:40] + "..."
-		}
-		return fmt.Sprintf("a string (%q)", t)
-	case bool:
-		return fmt.Sprintf("a boolean (%t)", t)
-	case json.Number:
-		return "a number (" + t.String() + ")"
-	case float64:
-		return fmt.Sprintf("a number (%v)", t)
-	default:
-		return fmt.Sprintf("%T", v)
-	}
 }

@@ -1,7 +1,9 @@
-package ossm2
+// Package fieldpath names a field inside an object decoded from JSON (spec.proxy.adminPort, spec.items[2].name)
+// and looks values up by it. Findings of the OpenShift Service Mesh 2 conversion say which input field they are
+// about with these paths.
+package fieldpath
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -9,16 +11,16 @@ import (
 // Path locates a field inside an object, one segment per map key; list indexes are segments of the form "[3]".
 type Path []string
 
-// ParsePath splits a dotted path such as "spec.values.pilot" into segments. Keys that contain dots cannot be
-// written this way; build those paths with Child.
-func ParsePath(s string) Path {
+// Parse splits a dotted path such as "spec.values.pilot" into segments. Keys that contain dots cannot be written
+// this way; build those paths with Child.
+func Parse(s string) Path {
 	if s == "" {
 		return nil
 	}
 	return Path(strings.Split(s, "."))
 }
 
-// Child returns a new path with key appended.
+// Child returns a new path with keys appended.
 func (p Path) Child(keys ...string) Path {
 	out := make(Path, 0, len(p)+len(keys))
 	out = append(out, p...)
@@ -56,11 +58,17 @@ func (p Path) String() string {
 }
 
 func isIndex(s string) bool {
+	_, ok := index(s)
+	return ok
+}
+
+// index returns the list index of a segment of the form "[3]".
+func index(s string) (int, bool) {
 	if len(s) < 3 || s[0] != '[' || s[len(s)-1] != ']' {
-		return false
+		return 0, false
 	}
-	_, err := strconv.Atoi(s[1 : len(s)-1])
-	return err == nil
+	i, err := strconv.Atoi(s[1 : len(s)-1])
+	return i, err == nil
 }
 
 func plainKey(s string) bool {
@@ -75,28 +83,32 @@ func plainKey(s string) bool {
 	return true
 }
 
-// lookup returns the value at path p inside a tree decoded from JSON, and whether it exists and is not null.
-func lookup(tree any, p Path) (any, bool) {
+// Lookup returns the value at path p inside a tree decoded from JSON, and whether it exists and is not null.
+func Lookup(tree any, p Path) (any, bool) {
 	cur := tree
 	for _, s := range p {
-		if isIndex(s) {
-			l, ok := cur.([]any)
-			i, _ := strconv.Atoi(s[1 : len(s)-1])
-			if !ok || i >= len(l) {
-				return nil, false
-			}
-			cur = l[i]
-			continue
-		}
-		m, ok := cur.(map[string]any)
+		next, ok := step(cur, s)
 		if !ok {
 			return nil, false
 		}
-		if cur, ok = m[s]; !ok {
-			return nil, false
-		}
+		cur = next
 	}
 	return cur, cur != nil
 }
 
-func sortStrings(s []string) { sort.Strings(s) }
+// step returns the element of a list or the value of a map key that segment s names.
+func step(cur any, s string) (any, bool) {
+	if i, ok := index(s); ok {
+		l, isList := cur.([]any)
+		if !isList || i >= len(l) {
+			return nil, false
+		}
+		return l[i], true
+	}
+	m, ok := cur.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	v, ok := m[s]
+	return v, ok
+}
