@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 	"fmt"
+	"github.com/sail-mesh/sail/internal/controller/lifecycle"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -232,26 +233,29 @@ func (w *wiring) setupIstio() error {
 	return w.istio.SetupWithManager(w.mgr, w.opts.MaxConcurrentReconciles)
 }
 
+// deps are what the chart controllers share.
+func (w *wiring) deps() lifecycle.Deps {
+	return lifecycle.Deps{Client: w.mgr.GetClient(), Scheme: w.mgr.GetScheme(), Renderer: w.renderer,
+		Applier: w.applier, Recorder: w.recorder, Versions: versions.Default(), Platform: w.platform}
+}
+
 func (w *wiring) setupRevision() error {
-	w.revision = &istiorevision.Reconciler{Client: w.mgr.GetClient(), Scheme: w.mgr.GetScheme(), Renderer: w.renderer,
-		Applier: w.applier, CRDs: w.crds, Recorder: w.recorder}
+	w.revision = &istiorevision.Reconciler{Deps: w.deps(), CRDs: w.crds}
 	return w.revision.SetupWithManager(w.mgr, w.opts.MaxConcurrentReconciles)
 }
 
 func (w *wiring) setupRevisionTag() error {
-	r := &revisiontag.Reconciler{Client: w.mgr.GetClient(), Renderer: w.renderer, Applier: w.applier, Recorder: w.recorder}
+	r := &revisiontag.Reconciler{Deps: w.deps()}
 	return r.SetupWithManager(w.mgr)
 }
 
 func (w *wiring) setupIstioCNI() error {
-	r := &istiocni.Reconciler{Client: w.mgr.GetClient(), Scheme: w.mgr.GetScheme(), Renderer: w.renderer,
-		Applier: w.applier, Versions: versions.Default(), Platform: w.platform, Recorder: w.recorder}
+	r := &istiocni.Reconciler{Deps: w.deps()}
 	return r.SetupWithManager(w.mgr)
 }
 
 func (w *wiring) setupZTunnel() error {
-	r := &ztunnel.Reconciler{Client: w.mgr.GetClient(), Scheme: w.mgr.GetScheme(), Renderer: w.renderer,
-		Applier: w.applier, Versions: versions.Default(), Platform: w.platform, Recorder: w.recorder}
+	r := &ztunnel.Reconciler{Deps: w.deps()}
 	return r.SetupWithManager(w.mgr)
 }
 
