@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 	"fmt"
+	"github.com/sail-mesh/sail/internal/controller/lifecycle"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -100,17 +102,28 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	mgr, err := newManager(cfg, o)
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	w := newWiring(mgr, o, platform)
+	for _, step := range w.steps() {
+		if err := step.run(); err != nil {
+			return nil, fmt.Errorf("%s: %w", step.what, err)
+		}
+	}
+	return &Operator{Manager: mgr, Renderer: w.renderer, Applier: w.applier, Istio: w.istio, Revision: w.revision}, nil
+}
+
+// newManager makes the controller manager: the API client limits, scheme, cache, metrics, probes and leader
+// election of the options.
+func newManager(cfg *rest.Config, o *Options) (ctrl.Manager, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
-	scheme := NewScheme()
-	metricsOpts := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.MetricsSecure}
-	if o.MetricsSecure {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
-	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme,
+	return ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        NewScheme(),
 		Cache:                         CacheOptions(),
-		Metrics:                       metricsOpts,
+		Metrics:                       metricsOptions(o),
 		HealthProbeBindAddress:        o.ProbeAddr,
 		LeaderElection:                o.LeaderElect,
 		LeaderElectionID:              o.LeaderElectionID,
@@ -121,63 +134,129 @@ func New(cfg *rest.Config, o *Options) (*Operator, error) {
 		RetryPeriod:                   &o.RetryPeriod,
 		Controller:                    ctrlconfig.Controller{SkipNameValidation: &o.SkipControllerNameValidation},
 	})
+}
+
+// metricsOptions serves metrics on the options' address; served securely, it asks the API server who may read them.
+func metricsOptions(o *Options) metricsserver.Options {
+	opts := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.MetricsSecure}
+	if o.MetricsSecure {
+		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	return opts
+}
+
+// wiring holds what the setup steps share: the manager, the options, and the parts the controllers are built from.
+type wiring struct {
+	mgr      ctrl.Manager
+	opts     *Options
+	platform values.Platform
+	renderer *render.Renderer
+	applier  *apply.Applier
+	recorder events.EventRecorder
+	migrator *workloads.Migrator
+	crds     *istiocrds.Installer // nil unless the operator manages Istio's CRDs
+	istio    *istioctrl.Reconciler
+	revision *istiorevision.Reconciler
+}
+
+// newWiring makes the parts the controllers share: one renderer (its cache and counters are the operator's),
+// one applier, one event recorder and one workload migrator.
+func newWiring(mgr ctrl.Manager, o *Options, platform values.Platform) *wiring {
+	w := &wiring{mgr: mgr, opts: o, platform: platform, renderer: render.New(nil)}
+	w.applier = apply.NewApplier(mgr.GetClient(), mgr.GetClient(), mgr.GetScheme(), FieldManager)
+	w.recorder = mgr.GetEventRecorder("sail-operator")
+	w.migrator = &workloads.Migrator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: w.recorder}
+	if o.ManageIstioCRDs {
+		w.crds = istiocrds.NewInstaller(w.applier, mgr.GetClient())
+	}
+	return w
+}
+
+// setupStep is one thing New adds to the manager; what names it in errors.
+type setupStep struct {
+	what string
+	run  func() error
+}
+
+// steps are New's setup steps, in order.
+func (w *wiring) steps() []setupStep {
+	return []setupStep{
+		{"adding the health probes", w.addProbes},
+		{"indexing revision usage", w.indexUsage},
+		{"adding the chart preloader", w.addPreload},
+		{"registering metrics", w.registerMetrics},
+		{"setting up the Istio controller", w.setupIstio},
+		{"setting up the IstioRevision controller", w.setupRevision},
+		{"setting up the IstioRevisionTag controller", w.setupRevisionTag},
+		{"setting up the IstioCNI controller", w.setupIstioCNI},
+		{"setting up the ZTunnel controller", w.setupZTunnel},
+	}
+}
+
+// addProbes answers the liveness and readiness probes as long as the manager runs.
+func (w *wiring) addProbes() error {
+	if err := w.mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	return w.mgr.AddReadyzCheck("ping", healthz.Ping)
+}
+
+// indexUsage registers the cache indexes that tell which namespaces and pods use a revision.
+func (w *wiring) indexUsage() error {
+	nsMeta := &metav1.PartialObjectMetadata{}
+	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	indexer := w.mgr.GetFieldIndexer()
+	err := indexer.IndexField(context.Background(), nsMeta, revision.IndexNamespaceRevision, revision.IndexNamespace)
 	if err != nil {
-		return nil, fmt.Errorf("creating the manager: %w", err)
+		return err
 	}
-	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return nil, err
-	}
-	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
-		return nil, err
-	}
-	if err := indexUsage(mgr); err != nil {
-		return nil, err
-	}
-	renderer := render.New(nil)
-	// Load the newest version's charts in the background, so the first install does not wait for it.
-	if err := mgr.Add(manager.RunnableFunc(func(context.Context) error {
-		if err := renderer.Preload(versions.Default().Newest().Name, versions.ChartIstiod, versions.ChartBase); err != nil {
+	return indexer.IndexField(context.Background(), &corev1.Pod{}, revision.IndexPodRevision, revision.IndexPod)
+}
+
+// addPreload loads the newest version's charts in the background, so the first install does not wait for it.
+func (w *wiring) addPreload() error {
+	return w.mgr.Add(manager.RunnableFunc(func(context.Context) error {
+		if err := w.renderer.Preload(versions.Default().Newest().Name, versions.ChartIstiod, versions.ChartBase); err != nil {
 			ctrl.Log.WithName("setup").Error(err, "preloading charts failed; they load on first use")
 		}
 		return nil
-	})); err != nil {
-		return nil, err
-	}
-	applier := apply.NewApplier(mgr.GetClient(), mgr.GetClient(), scheme, FieldManager)
-	recorder := mgr.GetEventRecorder("sail-operator")
-	migrator := &workloads.Migrator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}
-	if err := metrics.Register(renderer, applier, mgr.GetClient(), migrator); err != nil {
-		return nil, fmt.Errorf("registering metrics: %w", err)
-	}
-	var crds *istiocrds.Installer
-	if o.ManageIstioCRDs {
-		crds = istiocrds.NewInstaller(applier, mgr.GetClient())
-	}
-	istioRec := &istioctrl.Reconciler{Client: mgr.GetClient(), Versions: versions.Default(), Platform: platform,
-		Recorder: recorder, Migrator: migrator}
-	if err := istioRec.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
-		return nil, fmt.Errorf("setting up the Istio controller: %w", err)
-	}
-	revRec := &istiorevision.Reconciler{Client: mgr.GetClient(), Scheme: scheme, Renderer: renderer, Applier: applier,
-		CRDs: crds, Recorder: recorder}
-	if err := revRec.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
-		return nil, fmt.Errorf("setting up the IstioRevision controller: %w", err)
-	}
-	tagRec := &revisiontag.Reconciler{Client: mgr.GetClient(), Renderer: renderer, Applier: applier, Recorder: recorder}
-	if err := tagRec.SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("setting up the IstioRevisionTag controller: %w", err)
-	}
-	cniRec := &istiocni.Reconciler{Client: mgr.GetClient(), Scheme: scheme, Renderer: renderer, Applier: applier,
-		Versions: versions.Default(), Platform: platform, Recorder: recorder}
-	if err := cniRec.SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("setting up the IstioCNI controller: %w", err)
-	}
-	ztunnelRec := &ztunnel.Reconciler{Client: mgr.GetClient(), Scheme: scheme, Renderer: renderer, Applier: applier,
-		Versions: versions.Default(), Platform: platform, Recorder: recorder}
-	if err := ztunnelRec.SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("setting up the ZTunnel controller: %w", err)
-	}
-	return &Operator{Manager: mgr, Renderer: renderer, Applier: applier, Istio: istioRec, Revision: revRec}, nil
+	}))
+}
+
+func (w *wiring) registerMetrics() error {
+	return metrics.Register(w.renderer, w.applier, w.mgr.GetClient(), w.migrator)
+}
+
+func (w *wiring) setupIstio() error {
+	w.istio = &istioctrl.Reconciler{Client: w.mgr.GetClient(), Versions: versions.Default(), Platform: w.platform,
+		Recorder: w.recorder, Migrator: w.migrator}
+	return w.istio.SetupWithManager(w.mgr, w.opts.MaxConcurrentReconciles)
+}
+
+// deps are what the chart controllers share.
+func (w *wiring) deps() lifecycle.Deps {
+	return lifecycle.Deps{Client: w.mgr.GetClient(), Scheme: w.mgr.GetScheme(), Renderer: w.renderer,
+		Applier: w.applier, Recorder: w.recorder, Versions: versions.Default(), Platform: w.platform}
+}
+
+func (w *wiring) setupRevision() error {
+	w.revision = &istiorevision.Reconciler{Deps: w.deps(), CRDs: w.crds}
+	return w.revision.SetupWithManager(w.mgr, w.opts.MaxConcurrentReconciles)
+}
+
+func (w *wiring) setupRevisionTag() error {
+	r := &revisiontag.Reconciler{Deps: w.deps()}
+	return r.SetupWithManager(w.mgr)
+}
+
+func (w *wiring) setupIstioCNI() error {
+	r := &istiocni.Reconciler{Deps: w.deps()}
+	return r.SetupWithManager(w.mgr)
+}
+
+func (w *wiring) setupZTunnel() error {
+	r := &ztunnel.Reconciler{Deps: w.deps()}
+	return r.SetupWithManager(w.mgr)
 }
 
 // Start runs the operator until ctx ends.
@@ -202,14 +281,4 @@ func detectPlatform(cfg *rest.Config, flagValue string) (values.Platform, error)
 		}
 	}
 	return values.PlatformKubernetes, nil
-}
-
-// indexUsage registers the cache indexes that tell which namespaces and pods use a revision.
-func indexUsage(mgr ctrl.Manager) error {
-	nsMeta := &metav1.PartialObjectMetadata{}
-	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), nsMeta, revision.IndexNamespaceRevision, revision.IndexNamespace); err != nil {
-		return err
-	}
-	return mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Pod{}, revision.IndexPodRevision, revision.IndexPod)
 }

@@ -68,7 +68,7 @@ func (s sail) revision() (*sailv1.IstioRevision, error) {
 
 // controlPlane returns what the IstioRevision controller applies for a revision.
 func (s sail) controlPlane(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
-	r := &istiorevision.Reconciler{Renderer: s.renderer}
+	r := &istiorevision.Reconciler{Deps: lifecycle.Deps{Renderer: s.renderer}}
 	return desired(rev, rev.Spec.Namespace, func() ([]*unstructured.Unstructured, error) { return r.Render(rev) })
 }
 
@@ -76,7 +76,7 @@ func (s sail) controlPlane(rev *sailv1.IstioRevision) ([]*unstructured.Unstructu
 func (s sail) cni() ([]*unstructured.Unstructured, error) {
 	cni := &sailv1.IstioCNI{ObjectMeta: metav1.ObjectMeta{Name: sailv1.IstioCNIName, UID: "cni-uid"},
 		Spec: sailv1.IstioCNISpec{Version: s.version.Name, Profile: s.profile, Namespace: cniNamespace, Values: s.cniValues}}
-	r := &istiocni.Reconciler{Renderer: s.renderer, Versions: versions.Default(), Platform: s.platform}
+	r := &istiocni.Reconciler{Deps: lifecycle.Deps{Renderer: s.renderer, Versions: versions.Default(), Platform: s.platform}}
 	return desired(cni, cniNamespace, func() ([]*unstructured.Unstructured, error) { return r.Render(cni) })
 }
 
@@ -85,7 +85,7 @@ func (s sail) ztunnel(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, 
 	zt := &sailv1.ZTunnel{ObjectMeta: metav1.ObjectMeta{Name: sailv1.ZTunnelName, UID: "ztunnel-uid"},
 		Spec: sailv1.ZTunnelSpec{Version: s.version.Name, Namespace: ztunnelNamespace,
 			TargetRef: &sailv1.ZTunnelTargetRef{Kind: sailv1.IstioKind, Name: sailv1.DefaultRevision}}}
-	r := &ztunnel.Reconciler{Renderer: s.renderer, Versions: versions.Default(), Platform: s.platform}
+	r := &ztunnel.Reconciler{Deps: lifecycle.Deps{Renderer: s.renderer, Versions: versions.Default(), Platform: s.platform}}
 	return desired(zt, ztunnelNamespace, func() ([]*unstructured.Unstructured, error) { return r.Render(zt, rev) })
 }
 

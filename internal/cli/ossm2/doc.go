@@ -4,11 +4,15 @@
 // Report that says which input field went where, what could not be carried over (warnings) and what prevents the
 // migration (blockers), each with the input path it is about.
 //
-// The OpenShift Service Mesh 2 types in this package are hand-written and minimal: they cover the fields the
-// conversion rules know, and input is decoded strictly against them, so an unknown field is an error that names
-// its path (Options.AllowUnknownFields turns such errors into warnings). Sections that are dropped as a whole
-// (addons.*, policy.mixer, telemetry.mixer, cluster.meshExpansion, ...) are not looked into.
+// This package is the entry point sailctl migrate uses; the work is done by its sub-packages, one job each:
 //
-// Generated resources can be validated offline against the CRD schemas embedded in this package and Istio's own
-// CRDs (ValidateOffline), or by a server-side dry-run with strict field validation (ValidateCluster).
+//	input      reads the resources (files, standard input, a cluster) and decodes them strictly into the
+//	           OpenShift Service Mesh 2 types, so that an unknown field is an error that names its path
+//	           (Options.AllowUnknownFields turns such errors into warnings)
+//	convert    the conversion rules, one converter per section of the ServiceMeshControlPlane
+//	validate   validates the generated resources offline (CRD schemas and Go types) or by a server-side dry-run
+//	report     findings, carried-over fields, validation results, exit codes; text and JSON output
+//	resource   the generated objects and how they are written out
+//	strict     strict decoding of JSON trees into Go types, with the path of every problem
+//	fieldpath  paths of fields inside objects (spec.proxy.adminPort)
 package ossm2

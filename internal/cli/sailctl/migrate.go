@@ -127,6 +127,13 @@ func NewMigrateCommand() *cobra.Command {
 			return o.Run(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
+	o.addFlags(cmd)
+	registerMigrateCompletions(cmd)
+	return cmd
+}
+
+// addFlags defines the flags of the migrate command.
+func (o *MigrateOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringSliceVarP(&o.Files, "filename", "f", nil, "input file, folder (its .yaml, .yml and .json files) or - "+
 		"for stdin; repeat or separate with commas")
@@ -154,7 +161,10 @@ func NewMigrateCommand() *cobra.Command {
 		"input is partly invalid")
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "path of the kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
 	f.StringVar(&o.Context, "context", "", "kubeconfig context to use")
+}
 
+// registerMigrateCompletions registers the shell completions of the migrate command's flags.
+func registerMigrateCompletions(cmd *cobra.Command) {
 	for flag, values := range map[string][]string{
 		"output":   {OutputYAML, OutputJSON},
 		"validate": {ValidateAuto, ValidateOffline, ValidateCluster},
@@ -167,7 +177,6 @@ func NewMigrateCommand() *cobra.Command {
 	_ = cmd.MarkFlagDirname("output-dir")
 	_ = cmd.MarkFlagDirname("crd-dir")
 	_ = cmd.MarkFlagFilename("kubeconfig")
-	return cmd
 }
 
 // Check checks the flags.
@@ -268,30 +277,11 @@ func (o *MigrateOptions) Run(ctx context.Context, stdin io.Reader, stdout, stder
 // validate runs the requested validation. In cluster mode, objects whose kind the cluster does not serve are
 // validated offline where a schema is available.
 func (o *MigrateOptions) validate(ctx context.Context, res *ossm2.Result) (*ossm2.ValidationReport, error) {
-	target := o.Version
-	if target == "" {
-		target = versions.Default().Newest().Name
+	mode, cfg, err := o.validationMode()
+	if err != nil {
+		return nil, err
 	}
-	if v, err := versions.Default().Resolve(target); err == nil {
-		target = v.Name
-	}
-	offline := func() (*ossm2.SchemaSet, error) {
-		return ossm2.LoadSchemas(ossm2.OfflineOptions{CRDDir: o.CRDDir, IstioVersion: target})
-	}
-	mode := o.Validate
-	var cfg *rest.Config
-	if mode == ValidateAuto || mode == ValidateCluster {
-		c, notFound, err := o.restConfig()
-		switch {
-		case err == nil:
-			cfg, mode = c, ValidateCluster
-		case notFound && mode == ValidateAuto:
-			mode = ValidateOffline
-		default:
-			return nil, fmt.Errorf("--validate=%s: %w (or use --validate=offline)", o.Validate, err)
-		}
-	}
-	set, err := offline()
+	set, err := ossm2.LoadSchemas(ossm2.OfflineOptions{CRDDir: o.CRDDir, IstioVersion: o.targetVersion()})
 	if err != nil {
 		return nil, fmt.Errorf("loading the CRD schemas: %w", err)
 	}
@@ -302,33 +292,46 @@ func (o *MigrateOptions) validate(ctx context.Context, res *ossm2.Result) (*ossm
 	if err != nil {
 		return nil, err
 	}
-	for i, r := range rep.Results {
-		if r.Status != ossm2.ValidationSkipped {
-			continue
-		}
-		for _, obj := range res.Objects {
-			if obj.Ref() != r.Object {
-				continue
-			}
-			off := ossm2.ValidateOffline([]ossm2.Object{obj}, set).Results[0]
-			if off.Status == ossm2.ValidationSkipped {
-				break
-			}
-			rep.Results[i].Status = off.Status
-			rep.Results[i].Messages = append(r.Messages, "validated offline instead")
-			rep.Results[i].Messages = append(rep.Results[i].Messages, off.Messages...)
-			break
-		}
-	}
+	ossm2.ValidateOfflineWhereSkipped(rep, res.Objects, set)
 	return rep, nil
 }
 
+// targetVersion is the resolved Istio version the resources are generated for.
+func (o *MigrateOptions) targetVersion() string {
+	target := o.Version
+	if target == "" {
+		target = versions.Default().Newest().Name
+	}
+	if v, err := versions.Default().Resolve(target); err == nil {
+		target = v.Name
+	}
+	return target
+}
+
+// validationMode resolves --validate to offline or cluster (with the cluster's configuration): auto means cluster
+// when a kubeconfig is found.
+func (o *MigrateOptions) validationMode() (string, *rest.Config, error) {
+	if o.Validate != ValidateAuto && o.Validate != ValidateCluster {
+		return o.Validate, nil, nil
+	}
+	cfg, notFound, err := o.restConfig()
+	switch {
+	case err == nil:
+		return ValidateCluster, cfg, nil
+	case notFound && o.Validate == ValidateAuto:
+		return ValidateOffline, nil, nil
+	default:
+		return "", nil, fmt.Errorf("--validate=%s: %w (or use --validate=offline)", o.Validate, err)
+	}
+}
+
+// withheldMsg is written after the report when the resources are withheld.
+const withheldMsg = "No resources were written: fix the errors and blockers above (or pass --force to write " +
+	"them anyway).\n"
+
 // write writes the resources and the report where the options say, and returns the exit code as an error.
 func (o *MigrateOptions) write(res *ossm2.Result, stdout, stderr io.Writer) error {
-	rep := res.Report
-	withhold := rep.Blocked() && !o.Force
-	withheldMsg := "No resources were written: fix the errors and blockers above (or pass --force to write them " +
-		"anyway).\n"
+	withhold := res.Report.Blocked() && !o.Force
 	var files []string
 	if o.OutputDir != "" && !withhold && len(res.Objects) > 0 {
 		var err error
@@ -341,11 +344,17 @@ func (o *MigrateOptions) write(res *ossm2.Result, stdout, stderr io.Writer) erro
 		if o.OutputDir == "" && !withhold {
 			resources = res.Resources()
 		}
-		if err := rep.WriteJSON(stdout, resources, files); err != nil {
+		if err := res.Report.WriteJSON(stdout, resources, files); err != nil {
 			return err
 		}
-		return exitError(rep.ExitCode())
+		return exitError(res.Report.ExitCode())
 	}
+	return o.writeText(res, withhold, files, stdout, stderr)
+}
+
+// writeText writes the resources as YAML to stdout (unless they went to files or are withheld) and the report for
+// people: to stderr, or to stdout when the resources went to files.
+func (o *MigrateOptions) writeText(res *ossm2.Result, withhold bool, files []string, stdout, stderr io.Writer) error {
 	reportOut := stderr
 	if o.OutputDir != "" {
 		reportOut = stdout
@@ -358,7 +367,7 @@ func (o *MigrateOptions) write(res *ossm2.Result, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	if err := rep.WriteText(reportOut); err != nil {
+	if err := res.Report.WriteText(reportOut); err != nil {
 		return err
 	}
 	switch {
@@ -368,7 +377,7 @@ func (o *MigrateOptions) write(res *ossm2.Result, stdout, stderr io.Writer) erro
 		fmt.Fprintf(reportOut, "Wrote %d files to %s: apply them in name order (kubectl apply -f %s).\n",
 			len(files), o.OutputDir, strings.TrimSuffix(o.OutputDir, "/"))
 	}
-	return exitError(rep.ExitCode())
+	return exitError(res.Report.ExitCode())
 }
 
 func exitError(code int) error {

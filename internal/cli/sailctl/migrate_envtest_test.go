@@ -7,19 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sail-mesh/sail/internal/cli/ossm2"
@@ -40,15 +36,6 @@ func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func createNamespaces(t *testing.T, c client.Client, names ...string) {
-	t.Helper()
-	for _, n := range names {
-		if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 type jsonResult struct {
@@ -74,7 +61,9 @@ func (r jsonResult) status(kind, namespace, name string) (ossm2.ValidationStatus
 func TestMigrateAgainstAPIServer(t *testing.T) {
 	env := testenv.Start(t)
 	kubeconfig := writeKubeconfig(t, env.Config)
-	createNamespaces(t, env.Client, "istio-system", "orders", "payments")
+	for _, ns := range []string{"istio-system", "orders", "payments"} {
+		env.CreateNamespace(t, ns)
+	}
 
 	runJSON := func(t *testing.T, args ...string) jsonResult {
 		t.Helper()
@@ -181,7 +170,7 @@ func TestMigrateAgainstAPIServer(t *testing.T) {
 	})
 
 	t.Run("from-cluster", func(t *testing.T) {
-		installMaistraCRDs(t, env.Config)
+		installMaistraCRDs(t, env)
 		dyn := dynamic.NewForConfigOrDie(env.Config)
 		data, err := os.ReadFile(golden("mtls-addons"))
 		if err != nil {
@@ -225,20 +214,15 @@ func TestMigrateAgainstAPIServer(t *testing.T) {
 
 // installMaistraCRDs installs minimal ServiceMeshControlPlane, ServiceMeshMemberRoll and ServiceMeshMember CRDs
 // that keep every field.
-func installMaistraCRDs(t *testing.T, cfg *rest.Config) {
+func installMaistraCRDs(t *testing.T, env *testenv.Env) {
 	t.Helper()
-	c, err := client.New(cfg, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	anything := &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: ptrTo(true)}
 	for _, k := range []struct{ kind, plural, version string }{
 		{"ServiceMeshControlPlane", "servicemeshcontrolplanes", "v2"},
 		{"ServiceMeshMemberRoll", "servicemeshmemberrolls", "v1"},
 		{"ServiceMeshMember", "servicemeshmembers", "v1"},
 	} {
-		crd := &apiextensionsv1.CustomResourceDefinition{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
+		env.CreateAndWait(t, &apiextensionsv1.CustomResourceDefinition{
 			ObjectMeta: metav1.ObjectMeta{Name: k.plural + ".maistra.io"},
 			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
 				Group: "maistra.io", Scope: apiextensionsv1.NamespaceScoped,
@@ -246,31 +230,7 @@ func installMaistraCRDs(t *testing.T, cfg *rest.Config) {
 				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: k.version, Served: true,
 					Storage: true, Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: anything}}},
 			},
-		}
-		obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(crd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Create(context.Background(), &unstructured.Unstructured{Object: obj}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dyn := dynamic.NewForConfigOrDie(cfg)
-	deadline := time.Now().Add(30 * time.Second)
-	for _, r := range []schema.GroupVersionResource{
-		{Group: "maistra.io", Version: "v2", Resource: "servicemeshcontrolplanes"},
-		{Group: "maistra.io", Version: "v1", Resource: "servicemeshmemberrolls"},
-		{Group: "maistra.io", Version: "v1", Resource: "servicemeshmembers"},
-	} {
-		for {
-			if _, err := dyn.Resource(r).List(context.Background(), metav1.ListOptions{}); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s is not served", r)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		})
 	}
 }
 

@@ -2,7 +2,6 @@ package istio_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -10,9 +9,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,60 +19,17 @@ import (
 	"github.com/sail-mesh/sail/internal/pipeline/apply"
 )
 
-const timeout = 30 * time.Second
+const timeout = testenv.Timeout
 
 func newIstio(name, ns string, env map[string]string) *sailv1.Istio {
 	return &sailv1.Istio{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec:       sailv1.IstioSpec{Namespace: ns, Values: &sailv1.Values{Pilot: &sailv1.PilotConfig{Env: jsonOf(env)}}},
-	}
-}
-
-func jsonOf(v any) *apiextensionsv1.JSON {
-	data, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return &apiextensionsv1.JSON{Raw: data}
-}
-
-func createNamespace(t *testing.T, c client.Client, name string) {
-	t.Helper()
-	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
-		t.Fatal(err)
+		Spec:       sailv1.IstioSpec{Namespace: ns, Values: &sailv1.Values{Pilot: &sailv1.PilotConfig{Env: testenv.JSON(env)}}},
 	}
 }
 
 func condition(c client.Client, name, condType string) func() metav1.ConditionStatus {
-	return func() metav1.ConditionStatus {
-		istio := &sailv1.Istio{}
-		if err := c.Get(context.Background(), client.ObjectKey{Name: name}, istio); err != nil {
-			return "missing"
-		}
-		if cond := meta.FindStatusCondition(istio.Status.Conditions, condType); cond != nil {
-			return cond.Status
-		}
-		return "unset"
-	}
-}
-
-func envOf(d *appsv1.Deployment, name string) string {
-	for _, c := range d.Spec.Template.Spec.Containers {
-		for _, e := range c.Env {
-			if e.Name == name {
-				return e.Value
-			}
-		}
-	}
-	return ""
-}
-
-// markAvailable plays the Deployment controller, which envtest does not run.
-func markAvailable(ctx context.Context, c client.Client, d *appsv1.Deployment) error {
-	d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1,
-		AvailableReplicas: 1, Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue,
-			Reason: "MinimumReplicasAvailable"}, {Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"}}}
-	return c.Status().Update(ctx, d)
+	return testenv.ConditionStatusOf(c, &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}}, condType)
 }
 
 func TestIstio_Lifecycle(t *testing.T) {
@@ -84,7 +38,7 @@ func TestIstio_Lifecycle(t *testing.T) {
 	env := testenv.Start(t)
 	env.StartOperator(t)
 	c := env.Client
-	createNamespace(t, c, "istio-system")
+	env.CreateNamespace(t, "istio-system")
 
 	istio := newIstio("default", "istio-system", map[string]string{"SAIL_TEST": "one"})
 	g.Expect(c.Create(ctx, istio)).To(Succeed())
@@ -93,12 +47,12 @@ func TestIstio_Lifecycle(t *testing.T) {
 	deploy := &appsv1.Deployment{}
 	key := client.ObjectKey{Namespace: "istio-system", Name: "istiod"}
 	g.Eventually(func() error { return c.Get(ctx, key, deploy) }, timeout).Should(Succeed())
-	g.Expect(envOf(deploy, "SAIL_TEST")).To(Equal("one"), "the user's values reach the Deployment")
+	g.Expect(testenv.ContainerEnv(deploy, "SAIL_TEST")).To(Equal("one"), "the user's values reach the Deployment")
 	g.Expect(deploy.Spec.Template.Spec.Containers[0].Image).To(Equal("docker.io/istio/pilot:1.31.0"))
 	g.Eventually(condition(c, "default", sailv1.ConditionReconciled), timeout).Should(Equal(metav1.ConditionTrue))
 	g.Expect(condition(c, "default", sailv1.ConditionReady)()).To(Equal(metav1.ConditionFalse), "not ready before istiod is available")
 
-	g.Expect(markAvailable(ctx, c, deploy)).To(Succeed())
+	g.Expect(testenv.MarkDeploymentAvailable(ctx, c, key)).To(Succeed())
 	g.Eventually(condition(c, "default", sailv1.ConditionReady), timeout).Should(Equal(metav1.ConditionTrue))
 	g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, istio)).To(Succeed())
 	g.Expect(istio.Status.ActiveRevisionName).To(Equal("default"))
@@ -135,16 +89,16 @@ func TestIstio_Lifecycle(t *testing.T) {
 		g := NewWithT(t)
 		g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, istio)).To(Succeed())
 		patch := client.MergeFrom(istio.DeepCopy())
-		istio.Spec.Values.Pilot.Env = jsonOf(map[string]string{"SAIL_TEST": "two"})
+		istio.Spec.Values.Pilot.Env = testenv.JSON(map[string]string{"SAIL_TEST": "two"})
 		g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
 		g.Eventually(func() string {
 			_ = c.Get(ctx, key, deploy)
-			return envOf(deploy, "SAIL_TEST")
+			return testenv.ContainerEnv(deploy, "SAIL_TEST")
 		}, timeout).Should(Equal("two"))
 		g.Eventually(condition(c, "default", sailv1.ConditionReady), timeout).Should(Equal(metav1.ConditionFalse),
 			"a rollout in progress is not ready")
 		g.Expect(c.Get(ctx, key, deploy)).To(Succeed())
-		g.Expect(markAvailable(ctx, c, deploy)).To(Succeed())
+		g.Expect(testenv.MarkDeploymentAvailable(ctx, c, key)).To(Succeed())
 		g.Eventually(condition(c, "default", sailv1.ConditionReady), timeout).Should(Equal(metav1.ConditionTrue))
 	})
 
@@ -182,11 +136,11 @@ func TestIstio_Lifecycle(t *testing.T) {
 		// A values change makes the operator apply again; istiod's fields must survive it.
 		g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, istio)).To(Succeed())
 		patch := client.MergeFrom(istio.DeepCopy())
-		istio.Spec.Values.Pilot.Env = jsonOf(map[string]string{"SAIL_TEST": "three"})
+		istio.Spec.Values.Pilot.Env = testenv.JSON(map[string]string{"SAIL_TEST": "three"})
 		g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
 		g.Eventually(func() string {
 			_ = c.Get(ctx, key, deploy)
-			return envOf(deploy, "SAIL_TEST")
+			return testenv.ContainerEnv(deploy, "SAIL_TEST")
 		}, timeout).Should(Equal("three"))
 		g.Consistently(func() string {
 			_ = c.Get(ctx, client.ObjectKey{Name: "istio-validator-istio-system"}, vwc)

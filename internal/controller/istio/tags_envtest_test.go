@@ -7,7 +7,6 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -16,16 +15,7 @@ import (
 )
 
 func revisionCondition(c client.Client, name, condType string) func() string {
-	return func() string {
-		rev := &sailv1.IstioRevision{}
-		if err := c.Get(context.Background(), client.ObjectKey{Name: name}, rev); err != nil {
-			return "missing"
-		}
-		if cond := meta.FindStatusCondition(rev.Status.Conditions, condType); cond != nil {
-			return string(cond.Status) + "/" + cond.Reason
-		}
-		return "unset"
-	}
+	return testenv.ConditionOf(c, &sailv1.IstioRevision{ObjectMeta: metav1.ObjectMeta{Name: name}}, condType)
 }
 
 func TestIstioRevision_TagsAndNameConflicts(t *testing.T) {
@@ -34,7 +24,7 @@ func TestIstioRevision_TagsAndNameConflicts(t *testing.T) {
 	env := testenv.Start(t)
 	env.StartOperator(t)
 	c := env.Client
-	createNamespace(t, c, "istio-system")
+	env.CreateNamespace(t, "istio-system")
 	g.Expect(c.Create(ctx, newIstio("default", "istio-system", nil))).To(Succeed())
 	g.Eventually(revisionCondition(c, "default", sailv1.ConditionInUse), timeout).Should(HavePrefix("False/"))
 
@@ -67,7 +57,7 @@ func TestIstio_ManagedDefaultTag(t *testing.T) {
 	env := testenv.Start(t)
 	env.StartOperator(t)
 	c := env.Client
-	createNamespace(t, c, "istio-system")
+	env.CreateNamespace(t, "istio-system")
 	istio := newIstio("default", "istio-system", nil)
 	istio.Spec.UpdateStrategy = &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased}
 	g.Expect(c.Create(ctx, istio)).To(Succeed())

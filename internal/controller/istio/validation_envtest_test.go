@@ -36,7 +36,7 @@ func TestIstio_InvalidInput(t *testing.T) {
 	env := testenv.Start(t)
 	env.StartOperator(t)
 	c := env.Client
-	createNamespace(t, c, "istio-system")
+	env.CreateNamespace(t, "istio-system")
 
 	rejected := []struct {
 		name    string
@@ -107,14 +107,14 @@ func TestIstio_InvalidInput(t *testing.T) {
 		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "mesh-later", Name: "istiod-later"}, &corev1.Service{})).NotTo(Succeed(),
 			"nothing is applied while the namespace is missing")
 
-		createNamespace(t, c, "mesh-later")
+		env.CreateNamespace(t, "mesh-later")
 		g.Eventually(condition(c, "later", sailv1.ConditionReconciled), timeout).Should(Equal(metav1.ConditionTrue))
 		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "mesh-later", Name: "istiod-later"}, &corev1.Service{})).To(Succeed())
 	})
 
 	t.Run("a value the chart refuses is reported as a render error and nothing is applied", func(t *testing.T) {
 		g := NewWithT(t)
-		createNamespace(t, c, "mesh-render")
+		env.CreateNamespace(t, "mesh-render")
 		istio := newIstio("render", "mesh-render", nil)
 		istio.Spec.Values.CompatibilityVersion = "0.9"
 		g.Expect(c.Create(ctx, istio)).To(Succeed())

@@ -19,8 +19,8 @@ func TestIstio_TrustsItsZTunnel(t *testing.T) {
 	env := testenv.Start(t)
 	env.StartOperator(t)
 	c := env.Client
-	createNamespace(t, c, "ambient-cp")
-	createNamespace(t, c, "ztunnel")
+	env.CreateNamespace(t, "ambient-cp")
+	env.CreateNamespace(t, "ztunnel")
 	istio := &sailv1.Istio{}
 	istio.Name = "ambient"
 	istio.Spec = sailv1.IstioSpec{Namespace: "ambient-cp", Profile: "ambient"}

@@ -12,8 +12,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -21,7 +19,6 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
-	"github.com/sail-mesh/sail/internal/pipeline/apply"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
@@ -45,13 +42,7 @@ const ReleaseName = "istio-cni"
 // Reconciler reconciles the IstioCNI. It is the lifecycle.Kind of IstioCNIs: the lifecycle.Reconciler runs the
 // reconcile, this type says what is particular to the IstioCNI.
 type Reconciler struct {
-	Client   client.Client
-	Scheme   *runtime.Scheme
-	Renderer *render.Renderer
-	Applier  *apply.Applier
-	Versions *versions.List
-	Platform values.Platform
-	Recorder events.EventRecorder
+	lifecycle.Deps
 
 	// base runs the reconcile; SetupWithManager sets it.
 	base *lifecycle.Reconciler[*sailv1.IstioCNI]

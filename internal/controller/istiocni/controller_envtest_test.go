@@ -2,16 +2,12 @@ package istiocni_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
-	"time"
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -20,45 +16,10 @@ import (
 	"github.com/sail-mesh/sail/internal/pipeline/apply"
 )
 
-const timeout = 30 * time.Second
-
-func jsonOf(v any) *apiextensionsv1.JSON {
-	data, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return &apiextensionsv1.JSON{Raw: data}
-}
+const timeout = testenv.Timeout
 
 func condition(c client.Client, condType string) func() string {
-	return func() string {
-		cni := &sailv1.IstioCNI{}
-		if err := c.Get(context.Background(), client.ObjectKey{Name: sailv1.IstioCNIName}, cni); err != nil {
-			return "missing"
-		}
-		if cond := meta.FindStatusCondition(cni.Status.Conditions, condType); cond != nil {
-			return string(cond.Status) + "/" + cond.Reason
-		}
-		return "unset"
-	}
-}
-
-func containerEnv(ds *appsv1.DaemonSet, name string) string {
-	for _, c := range ds.Spec.Template.Spec.Containers {
-		for _, e := range c.Env {
-			if e.Name == name {
-				return e.Value
-			}
-		}
-	}
-	return ""
-}
-
-// markReady plays the DaemonSet controller and the kubelets of three nodes, which envtest does not run.
-func markReady(ctx context.Context, c client.Client, ds *appsv1.DaemonSet) error {
-	ds.Status = appsv1.DaemonSetStatus{ObservedGeneration: ds.Generation, DesiredNumberScheduled: 3, CurrentNumberScheduled: 3,
-		UpdatedNumberScheduled: 3, NumberReady: 3, NumberAvailable: 3}
-	return c.Status().Update(ctx, ds)
+	return testenv.ConditionOf(c, &sailv1.IstioCNI{ObjectMeta: metav1.ObjectMeta{Name: sailv1.IstioCNIName}}, condType)
 }
 
 func TestIstioCNI_Lifecycle(t *testing.T) {
@@ -77,7 +38,7 @@ func TestIstioCNI_Lifecycle(t *testing.T) {
 
 	cni := &sailv1.IstioCNI{ObjectMeta: metav1.ObjectMeta{Name: sailv1.IstioCNIName}, Spec: sailv1.IstioCNISpec{
 		Profile: "ambient",
-		Values:  &sailv1.CNIValues{Cni: &sailv1.CNIConfig{Env: jsonOf(map[string]string{"SAIL_TEST": "one"})}},
+		Values:  &sailv1.CNIValues{Cni: &sailv1.CNIConfig{Env: testenv.JSON(map[string]string{"SAIL_TEST": "one"})}},
 	}}
 	g.Expect(c.Create(ctx, cni)).To(Succeed())
 	g.Expect(cni.Spec.Version).To(Equal("v1.31.0"), "the version defaults to the newest")
@@ -86,14 +47,14 @@ func TestIstioCNI_Lifecycle(t *testing.T) {
 	t.Run("a missing namespace is reported, and the install proceeds once it exists", func(t *testing.T) {
 		g := NewWithT(t)
 		g.Eventually(condition(c, sailv1.ConditionReconciled), timeout).Should(Equal("False/" + sailv1.ReasonNamespaceNotFound))
-		g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-cni"}})).To(Succeed())
+		env.CreateNamespace(t, "istio-cni")
 		g.Eventually(condition(c, sailv1.ConditionReconciled), timeout).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded))
 	})
 
 	ds := &appsv1.DaemonSet{}
 	key := client.ObjectKey{Namespace: "istio-cni", Name: "istio-cni-node"}
 	g.Eventually(func() error { return c.Get(ctx, key, ds) }, timeout).Should(Succeed())
-	g.Expect(containerEnv(ds, "SAIL_TEST")).To(Equal("one"), "the user's values reach the DaemonSet")
+	g.Expect(testenv.ContainerEnv(ds, "SAIL_TEST")).To(Equal("one"), "the user's values reach the DaemonSet")
 	g.Expect(ds.Spec.Template.Spec.Containers[0].Image).To(Equal("docker.io/istio/install-cni:1.31.0-distroless"),
 		"hub and tag from the versions list, variant from the ambient profile")
 	cm := &corev1.ConfigMap{}
@@ -101,7 +62,7 @@ func TestIstioCNI_Lifecycle(t *testing.T) {
 	g.Expect(cm.Data).To(HaveKeyWithValue("AMBIENT_ENABLED", "true"), "the ambient profile applies")
 	g.Expect(condition(c, sailv1.ConditionReady)()).To(Equal("False/"+sailv1.ReasonNotReady), "not ready before the DaemonSet is")
 
-	g.Expect(markReady(ctx, c, ds)).To(Succeed())
+	g.Expect(testenv.MarkDaemonSetReady(ctx, c, key)).To(Succeed())
 	g.Eventually(condition(c, sailv1.ConditionReady), timeout).Should(Equal("True/" + sailv1.ReasonReady))
 	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(cni), cni)).To(Succeed())
 	g.Expect(cni.Status.State).To(Equal(sailv1.StateHealthy))
@@ -112,16 +73,16 @@ func TestIstioCNI_Lifecycle(t *testing.T) {
 		g := NewWithT(t)
 		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(cni), cni)).To(Succeed())
 		patch := client.MergeFrom(cni.DeepCopy())
-		cni.Spec.Values.Cni.Env = jsonOf(map[string]string{"SAIL_TEST": "two"})
+		cni.Spec.Values.Cni.Env = testenv.JSON(map[string]string{"SAIL_TEST": "two"})
 		g.Expect(c.Patch(ctx, cni, patch)).To(Succeed())
 		g.Eventually(func() string {
 			_ = c.Get(ctx, key, ds)
-			return containerEnv(ds, "SAIL_TEST")
+			return testenv.ContainerEnv(ds, "SAIL_TEST")
 		}, timeout).Should(Equal("two"))
 		g.Eventually(condition(c, sailv1.ConditionReady), timeout).Should(Equal("False/"+sailv1.ReasonNotReady),
 			"a rollout in progress is not ready")
 		g.Expect(c.Get(ctx, key, ds)).To(Succeed())
-		g.Expect(markReady(ctx, c, ds)).To(Succeed())
+		g.Expect(testenv.MarkDaemonSetReady(ctx, c, key)).To(Succeed())
 		g.Eventually(condition(c, sailv1.ConditionReady), timeout).Should(Equal("True/" + sailv1.ReasonReady))
 	})
 

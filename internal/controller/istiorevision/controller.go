@@ -16,8 +16,6 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -29,7 +27,6 @@ import (
 	"github.com/sail-mesh/sail/internal/mesh/istiocrds"
 	"github.com/sail-mesh/sail/internal/mesh/revision"
 	"github.com/sail-mesh/sail/internal/mesh/revisiontags"
-	"github.com/sail-mesh/sail/internal/pipeline/apply"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/status"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
@@ -45,13 +42,9 @@ const IndexNamespace = "spec.namespace"
 // Reconciler reconciles IstioRevisions. It is the lifecycle.Kind of IstioRevisions: the lifecycle.Reconciler runs
 // the reconcile, this type says what is particular to an IstioRevision.
 type Reconciler struct {
-	Client   client.Client
-	Scheme   *runtime.Scheme
-	Renderer *render.Renderer
-	Applier  *apply.Applier
+	lifecycle.Deps
 	// CRDs installs Istio's CRDs; nil when the operator does not manage them.
-	CRDs     *istiocrds.Installer
-	Recorder events.EventRecorder
+	CRDs *istiocrds.Installer
 
 	// base runs the reconcile; SetupWithManager sets it.
 	base *lifecycle.Reconciler[*sailv1.IstioRevision]

@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -28,7 +27,6 @@ import (
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
 	"github.com/sail-mesh/sail/internal/mesh/revision"
 	"github.com/sail-mesh/sail/internal/mesh/revisiontags"
-	"github.com/sail-mesh/sail/internal/pipeline/apply"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/status"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
@@ -53,10 +51,7 @@ const DefaultValidatorName = "istiod-default-validator"
 // Reconciler reconciles IstioRevisionTags. It is the lifecycle.Kind of IstioRevisionTags: the
 // lifecycle.Reconciler runs the reconcile, this type says what is particular to a tag.
 type Reconciler struct {
-	Client   client.Client
-	Renderer *render.Renderer
-	Applier  *apply.Applier
-	Recorder events.EventRecorder
+	lifecycle.Deps
 
 	// base runs the reconcile; SetupWithManager sets it.
 	base *lifecycle.Reconciler[*sailv1.IstioRevisionTag]

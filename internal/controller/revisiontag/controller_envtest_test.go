@@ -10,7 +10,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -19,19 +18,10 @@ import (
 	"github.com/sail-mesh/sail/internal/mesh/revisiontags"
 )
 
-const timeout = 30 * time.Second
+const timeout = testenv.Timeout
 
 func condition(c client.Client, name, condType string) func() string {
-	return func() string {
-		tag := &sailv1.IstioRevisionTag{}
-		if err := c.Get(context.Background(), client.ObjectKey{Name: name}, tag); err != nil {
-			return "missing"
-		}
-		if cond := meta.FindStatusCondition(tag.Status.Conditions, condType); cond != nil {
-			return string(cond.Status) + "/" + cond.Reason
-		}
-		return "unset"
-	}
+	return testenv.ConditionOf(c, &sailv1.IstioRevisionTag{ObjectMeta: metav1.ObjectMeta{Name: name}}, condType)
 }
 
 func tagRevision(c client.Client, name string) func() string {
@@ -58,18 +48,6 @@ func webhookService(c client.Client, name string) func() string {
 	}
 }
 
-// markAvailable plays the Deployment controller, which envtest does not run.
-func markAvailable(ctx context.Context, c client.Client, key client.ObjectKey) error {
-	d := &appsv1.Deployment{}
-	if err := c.Get(ctx, key, d); err != nil {
-		return err
-	}
-	d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1,
-		AvailableReplicas: 1, Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue,
-			Reason: "MinimumReplicasAvailable"}, {Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"}}}
-	return c.Status().Update(ctx, d)
-}
-
 func newTag(name, kind, target string) *sailv1.IstioRevisionTag {
 	return &sailv1.IstioRevisionTag{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: sailv1.IstioRevisionTagSpec{TargetRef: sailv1.IstioRevisionTagTargetReference{Kind: kind, Name: target}}}
@@ -81,7 +59,7 @@ func TestIstioRevisionTag_Lifecycle(t *testing.T) {
 	env := testenv.Start(t)
 	env.StartOperator(t)
 	c := env.Client
-	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-system"}})).To(Succeed())
+	env.CreateNamespace(t, "istio-system")
 
 	tag := newTag("prod", sailv1.IstioKind, "mesh")
 	g.Expect(c.Create(ctx, tag)).To(Succeed())
@@ -106,7 +84,7 @@ func TestIstioRevisionTag_Lifecycle(t *testing.T) {
 		g.Expect(svc.Spec.Selector).To(HaveKeyWithValue("istio.io/rev", "mesh-v1-30-0"))
 		g.Expect(svc.OwnerReferences).To(ContainElement(HaveField("Kind", sailv1.IstioRevisionTagKind)))
 		g.Eventually(func() error {
-			return markAvailable(ctx, c, client.ObjectKey{Namespace: "istio-system", Name: "istiod-mesh-v1-30-0"})
+			return testenv.MarkDeploymentAvailable(ctx, c, client.ObjectKey{Namespace: "istio-system", Name: "istiod-mesh-v1-30-0"})
 		}, timeout).Should(Succeed())
 	})
 
@@ -133,7 +111,7 @@ func TestIstioRevisionTag_Lifecycle(t *testing.T) {
 		g.Consistently(tagRevision(c, "prod"), 2*time.Second).Should(Equal("mesh-v1-30-0"),
 			"the tag stays on the serving revision while the new one is not ready")
 		g.Eventually(func() error {
-			return markAvailable(ctx, c, client.ObjectKey{Namespace: "istio-system", Name: "istiod-mesh-v1-31-0"})
+			return testenv.MarkDeploymentAvailable(ctx, c, client.ObjectKey{Namespace: "istio-system", Name: "istiod-mesh-v1-31-0"})
 		}, timeout).Should(Succeed())
 		g.Eventually(tagRevision(c, "prod"), timeout).Should(Equal("mesh-v1-31-0"))
 		g.Eventually(webhookService(c, "istio-revision-tag-prod"), timeout).Should(Equal("istiod-mesh-v1-31-0"))

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/controller/lifecycle"
 	"github.com/sail-mesh/sail/internal/mesh/revisiontags"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
@@ -27,7 +28,7 @@ func testRevision(name, ns string) *sailv1.IstioRevision {
 
 func renderTag(t *testing.T, tagName string, rev *sailv1.IstioRevision) []*unstructured.Unstructured {
 	t.Helper()
-	r := &Reconciler{Renderer: render.New(nil)}
+	r := &Reconciler{Deps: lifecycle.Deps{Renderer: render.New(nil)}}
 	tag := &sailv1.IstioRevisionTag{ObjectMeta: metav1.ObjectMeta{Name: tagName}}
 	objs, err := r.render(tag, rev)
 	if err != nil {

@@ -16,8 +16,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -25,7 +23,6 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
-	"github.com/sail-mesh/sail/internal/pipeline/apply"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
@@ -48,13 +45,7 @@ const ReleaseName = "ztunnel"
 // Reconciler reconciles the ZTunnel. It is the lifecycle.Kind of ZTunnels: the lifecycle.Reconciler runs the
 // reconcile, this type says what is particular to the ZTunnel.
 type Reconciler struct {
-	Client   client.Client
-	Scheme   *runtime.Scheme
-	Renderer *render.Renderer
-	Applier  *apply.Applier
-	Versions *versions.List
-	Platform values.Platform
-	Recorder events.EventRecorder
+	lifecycle.Deps
 
 	// base runs the reconcile; SetupWithManager sets it.
 	base *lifecycle.Reconciler[*sailv1.ZTunnel]

@@ -3,13 +3,10 @@ package ztunnel_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -18,44 +15,10 @@ import (
 	"github.com/sail-mesh/sail/internal/pipeline/apply"
 )
 
-const timeout = 30 * time.Second
-
-func createNamespace(t *testing.T, c client.Client, name string) {
-	t.Helper()
-	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
-		t.Fatal(err)
-	}
-}
+const timeout = testenv.Timeout
 
 func condition(c client.Client, condType string) func() string {
-	return func() string {
-		zt := &sailv1.ZTunnel{}
-		if err := c.Get(context.Background(), client.ObjectKey{Name: sailv1.ZTunnelName}, zt); err != nil {
-			return "missing"
-		}
-		if cond := meta.FindStatusCondition(zt.Status.Conditions, condType); cond != nil {
-			return string(cond.Status) + "/" + cond.Reason
-		}
-		return "unset"
-	}
-}
-
-func containerEnv(ds *appsv1.DaemonSet, name string) string {
-	for _, c := range ds.Spec.Template.Spec.Containers {
-		for _, e := range c.Env {
-			if e.Name == name {
-				return e.Value
-			}
-		}
-	}
-	return ""
-}
-
-// markReady plays the DaemonSet controller and the kubelets of three nodes, which envtest does not run.
-func markReady(ctx context.Context, c client.Client, ds *appsv1.DaemonSet) error {
-	ds.Status = appsv1.DaemonSetStatus{ObservedGeneration: ds.Generation, DesiredNumberScheduled: 3, CurrentNumberScheduled: 3,
-		UpdatedNumberScheduled: 3, NumberReady: 3, NumberAvailable: 3}
-	return c.Status().Update(ctx, ds)
+	return testenv.ConditionOf(c, &sailv1.ZTunnel{ObjectMeta: metav1.ObjectMeta{Name: sailv1.ZTunnelName}}, condType)
 }
 
 func TestZTunnel_Lifecycle(t *testing.T) {
@@ -64,8 +27,8 @@ func TestZTunnel_Lifecycle(t *testing.T) {
 	env := testenv.Start(t)
 	env.StartOperator(t)
 	c := env.Client
-	createNamespace(t, c, "ztunnel")
-	createNamespace(t, c, "istio-system")
+	env.CreateNamespace(t, "ztunnel")
+	env.CreateNamespace(t, "istio-system")
 
 	t.Run("a name other than default is rejected at admission", func(t *testing.T) {
 		g := NewWithT(t)
@@ -100,9 +63,9 @@ func TestZTunnel_Lifecycle(t *testing.T) {
 		g := NewWithT(t)
 		g.Eventually(condition(c, sailv1.ConditionReconciled), timeout).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded))
 		g.Expect(c.Get(ctx, key, ds)).To(Succeed())
-		g.Expect(containerEnv(ds, "NETWORK")).To(Equal("net1"), "global.network of the Istio")
-		g.Expect(containerEnv(ds, "XDS_ADDRESS")).To(Equal("istiod.istio-system.svc:15012"), "the control plane's namespace")
-		g.Expect(containerEnv(ds, "ISTIO_META_ENABLE_HBONE")).To(Equal("true"), "the ambient profile's meshConfig")
+		g.Expect(testenv.ContainerEnv(ds, "NETWORK")).To(Equal("net1"), "global.network of the Istio")
+		g.Expect(testenv.ContainerEnv(ds, "XDS_ADDRESS")).To(Equal("istiod.istio-system.svc:15012"), "the control plane's namespace")
+		g.Expect(testenv.ContainerEnv(ds, "ISTIO_META_ENABLE_HBONE")).To(Equal("true"), "the ambient profile's meshConfig")
 		g.Expect(ds.Spec.Template.Spec.Containers[0].Image).To(Equal("docker.io/istio/ztunnel:1.31.0-distroless"))
 		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(zt), zt)).To(Succeed())
 		g.Expect(zt.Status.IstioRevision).To(Equal("default"))
@@ -116,7 +79,7 @@ func TestZTunnel_Lifecycle(t *testing.T) {
 		g.Expect(c.Patch(ctx, zt, patch)).To(Succeed())
 		g.Eventually(func() string {
 			_ = c.Get(ctx, key, ds)
-			return containerEnv(ds, "NETWORK") + "/" + containerEnv(ds, "SAIL_TEST")
+			return testenv.ContainerEnv(ds, "NETWORK") + "/" + testenv.ContainerEnv(ds, "SAIL_TEST")
 		}, timeout).Should(Equal("net2/one"))
 	})
 
@@ -128,7 +91,7 @@ func TestZTunnel_Lifecycle(t *testing.T) {
 		g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
 		g.Eventually(func() string {
 			_ = c.Get(ctx, key, ds)
-			return containerEnv(ds, "ISTIO_META_CLUSTER_ID")
+			return testenv.ContainerEnv(ds, "ISTIO_META_CLUSTER_ID")
 		}, timeout).Should(Equal("cluster-a"))
 	})
 
@@ -136,7 +99,7 @@ func TestZTunnel_Lifecycle(t *testing.T) {
 		g := NewWithT(t)
 		g.Expect(condition(c, sailv1.ConditionReady)()).To(Equal("False/" + sailv1.ReasonNotReady))
 		g.Expect(c.Get(ctx, key, ds)).To(Succeed())
-		g.Expect(markReady(ctx, c, ds)).To(Succeed())
+		g.Expect(testenv.MarkDaemonSetReady(ctx, c, key)).To(Succeed())
 		g.Eventually(condition(c, sailv1.ConditionReady), timeout).Should(Equal("True/" + sailv1.ReasonReady))
 		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(zt), zt)).To(Succeed())
 		g.Expect(zt.Status.State).To(Equal(sailv1.StateHealthy))
@@ -166,7 +129,7 @@ func TestZTunnel_Lifecycle(t *testing.T) {
 		g.Expect(c.Create(ctx, canary)).To(Succeed())
 		g.Eventually(condition(c, sailv1.ConditionReconciled), timeout).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded))
 		g.Expect(c.Get(ctx, key, ds)).To(Succeed())
-		g.Expect(containerEnv(ds, "XDS_ADDRESS")).To(Equal("istiod-canary.istio-system.svc:15012"))
+		g.Expect(testenv.ContainerEnv(ds, "XDS_ADDRESS")).To(Equal("istiod-canary.istio-system.svc:15012"))
 		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(zt), zt)).To(Succeed())
 		g.Expect(zt.Status.IstioRevision).To(Equal("canary"))
 	})

@@ -3,12 +3,8 @@ package dependencies_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	. "github.com/onsi/gomega"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -16,30 +12,7 @@ import (
 	"github.com/sail-mesh/sail/internal/devtools/testenv"
 )
 
-const timeout = 30 * time.Second
-
-func conditionOf(c client.Client, obj client.Object, conds func() []metav1.Condition, condType string) func() string {
-	return func() string {
-		if err := c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
-			return "missing"
-		}
-		if cond := meta.FindStatusCondition(conds(), condType); cond != nil {
-			return string(cond.Status) + "/" + cond.Reason
-		}
-		return "unset"
-	}
-}
-
-// markReady plays the DaemonSet controller and the kubelets of three nodes, which envtest does not run.
-func markReady(ctx context.Context, c client.Client, key client.ObjectKey) error {
-	ds := &appsv1.DaemonSet{}
-	if err := c.Get(ctx, key, ds); err != nil {
-		return err
-	}
-	ds.Status = appsv1.DaemonSetStatus{ObservedGeneration: ds.Generation, DesiredNumberScheduled: 3, CurrentNumberScheduled: 3,
-		UpdatedNumberScheduled: 3, NumberReady: 3, NumberAvailable: 3}
-	return c.Status().Update(ctx, ds)
-}
+const timeout = testenv.Timeout
 
 func TestDependenciesHealthy_FollowsIstioCNIAndZTunnel(t *testing.T) {
 	g := NewWithT(t)
@@ -48,7 +21,7 @@ func TestDependenciesHealthy_FollowsIstioCNIAndZTunnel(t *testing.T) {
 	env.StartOperator(t)
 	c := env.Client
 	for _, ns := range []string{"istio-system", "istio-cni", "ztunnel"} {
-		g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+		env.CreateNamespace(t, ns)
 	}
 
 	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: sailv1.IstioSpec{
@@ -56,8 +29,8 @@ func TestDependenciesHealthy_FollowsIstioCNIAndZTunnel(t *testing.T) {
 		Values: &sailv1.Values{Pilot: &sailv1.PilotConfig{TrustedZtunnelNamespace: "ztunnel"}}}}
 	g.Expect(c.Create(ctx, istio)).To(Succeed())
 	rev := &sailv1.IstioRevision{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
-	revDeps := conditionOf(c, rev, func() []metav1.Condition { return rev.Status.Conditions }, sailv1.ConditionDependenciesHealthy)
-	istioDeps := conditionOf(c, istio, func() []metav1.Condition { return istio.Status.Conditions }, sailv1.ConditionDependenciesHealthy)
+	revDeps := testenv.ConditionOf(c, rev, sailv1.ConditionDependenciesHealthy)
+	istioDeps := testenv.ConditionOf(c, istio, sailv1.ConditionDependenciesHealthy)
 
 	g.Eventually(revDeps, timeout).ShouldNot(BeElementOf("missing", "unset"))
 	generation := rev.Generation
@@ -69,7 +42,7 @@ func TestDependenciesHealthy_FollowsIstioCNIAndZTunnel(t *testing.T) {
 	g.Expect(c.Create(ctx, cni)).To(Succeed())
 	g.Eventually(revDeps, timeout).Should(Equal("False/" + sailv1.ReasonIstioCNINotHealthy))
 	g.Eventually(func() error {
-		return markReady(ctx, c, client.ObjectKey{Namespace: "istio-cni", Name: "istio-cni-node"})
+		return testenv.MarkDaemonSetReady(ctx, c, client.ObjectKey{Namespace: "istio-cni", Name: "istio-cni-node"})
 	}, timeout).Should(Succeed())
 	g.Eventually(revDeps, timeout).Should(Equal("False/" + sailv1.ReasonZTunnelNotFound))
 
@@ -77,7 +50,9 @@ func TestDependenciesHealthy_FollowsIstioCNIAndZTunnel(t *testing.T) {
 		TargetRef: &sailv1.ZTunnelTargetRef{Kind: sailv1.IstioKind, Name: "default"}}}
 	g.Expect(c.Create(ctx, zt)).To(Succeed())
 	g.Eventually(revDeps, timeout).Should(Equal("False/" + sailv1.ReasonZTunnelNotHealthy))
-	g.Eventually(func() error { return markReady(ctx, c, client.ObjectKey{Namespace: "ztunnel", Name: "ztunnel"}) }, timeout).Should(Succeed())
+	g.Eventually(func() error {
+		return testenv.MarkDaemonSetReady(ctx, c, client.ObjectKey{Namespace: "ztunnel", Name: "ztunnel"})
+	}, timeout).Should(Succeed())
 	g.Eventually(revDeps, timeout).Should(Equal("True/" + sailv1.ReasonHealthy))
 	g.Eventually(istioDeps, timeout).Should(Equal("True/" + sailv1.ReasonHealthy))
 

@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/sail-mesh/sail/internal/devtools/testenv"
@@ -19,7 +17,7 @@ func TestAppliedGeneration(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	env := testenv.Start(t)
-	g.Expect(env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gen"}})).To(Succeed())
+	env.CreateNamespace(t, "gen")
 	m := apply.NewApplier(env.Client, env.Client, env.Client.Scheme(), "sail-test")
 	deploy := func(image string) *unstructured.Unstructured {
 		return &unstructured.Unstructured{Object: map[string]any{

@@ -25,7 +25,7 @@ func TestTrustZTunnel(t *testing.T) {
 		{name: "the user's trusted namespace wins", namespace: "ztunnel", serviceAccount: "ztunnel",
 			user: &sailv1.Values{Pilot: &sailv1.PilotConfig{TrustedZtunnelNamespace: "elsewhere"}}, wantNS: "kube-system"},
 		{name: "the user's CA_TRUSTED_NODE_ACCOUNTS wins", namespace: "ztunnel", serviceAccount: "ztunnel",
-			user: &sailv1.Values{Pilot: &sailv1.PilotConfig{Env: &apiextensionsv1.JSON{Raw: []byte(`{"CA_TRUSTED_NODE_ACCOUNTS":"a/b"}`)}}},
+			user:   &sailv1.Values{Pilot: &sailv1.PilotConfig{Env: &apiextensionsv1.JSON{Raw: []byte(`{"CA_TRUSTED_NODE_ACCOUNTS":"a/b"}`)}}},
 			wantNS: "kube-system"},
 		{name: "no ztunnel, no change", wantNS: "kube-system"},
 	}

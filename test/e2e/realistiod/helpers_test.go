@@ -45,12 +45,21 @@ func startIstiod(t *testing.T, namespace, revision, version string) *framework.I
 	return in
 }
 
-// createNamespace creates a namespace with labels, deleted when the test ends.
+// createNamespace creates a namespace with labels (once a namespace of that name from an earlier test is gone),
+// deleted when the test ends (which waits until it is gone).
 func createNamespace(t *testing.T, name string, labels map[string]string) {
 	ctx := context.Background()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
-	NewWithT(t).Expect(client.IgnoreAlreadyExists(cluster.Client.Create(ctx, ns))).To(Succeed())
-	t.Cleanup(func() { _ = cluster.Client.Delete(ctx, ns) })
+	// A previous test's namespace of that name may still be terminating: wait until it is gone.
+	NewWithT(t).Eventually(func() error { return cluster.Client.Create(ctx, ns.DeepCopy()) }, waitFor).Should(Succeed(),
+		"namespace %s is created", name)
+	t.Cleanup(func() {
+		// Wait until it is gone, so that the next test's istiod never meets it.
+		_ = cluster.Client.Delete(ctx, ns)
+		NewWithT(t).Eventually(func() bool {
+			return apierrors.IsNotFound(cluster.Client.Get(ctx, client.ObjectKeyFromObject(ns), &corev1.Namespace{}))
+		}, waitFor).Should(BeTrue(), "namespace %s is deleted", name)
+	})
 }
 
 // createIstio creates an Istio and waits for it to be Ready; it is deleted when the test ends.
@@ -83,7 +92,11 @@ func readyStatus(name string) func() string {
 		if cond == nil || istio.Status.ObservedGeneration != istio.Generation {
 			return "pending"
 		}
-		return string(cond.Status) + ": " + cond.Message
+		out := string(cond.Status) + ": " + cond.Message
+		if rec := meta.FindStatusCondition(istio.Status.Conditions, sailv1.ConditionReconciled); rec != nil && rec.Status != metav1.ConditionTrue {
+			out += " (Reconciled: " + rec.Reason + ": " + rec.Message + ")"
+		}
+		return out
 	}
 }
 

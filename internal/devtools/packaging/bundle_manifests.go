@@ -1,0 +1,176 @@
+package packaging
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	goyaml "go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+
+	"github.com/sail-mesh/sail/internal/pipeline/manifest"
+)
+
+// GeneratedRules returns the rules of the ClusterRole and of the (leader election) Role in config/rbac/role.yaml.
+func GeneratedRules(root string) (cluster, namespaced []rbacv1.PolicyRule, err error) {
+	data, err := os.ReadFile(filepath.Join(root, "config", "rbac", "role.yaml"))
+	if err != nil {
+		return nil, nil, err
+	}
+	objs, err := manifest.Parse(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config/rbac/role.yaml: %w", err)
+	}
+	var foundCluster, foundRole bool
+	for _, u := range objs {
+		switch u.GetKind() {
+		case "ClusterRole":
+			r := &rbacv1.ClusterRole{}
+			if err := convert(u.Object, r); err != nil {
+				return nil, nil, err
+			}
+			cluster, foundCluster = r.Rules, true
+		case "Role":
+			r := &rbacv1.Role{}
+			if err := convert(u.Object, r); err != nil {
+				return nil, nil, err
+			}
+			namespaced, foundRole = r.Rules, true
+		}
+	}
+	if !foundCluster || !foundRole {
+		return nil, nil, fmt.Errorf("config/rbac/role.yaml must hold a ClusterRole and a Role (leader election)")
+	}
+	return cluster, namespaced, nil
+}
+
+// operatorDeployment returns the chart's one Deployment with the sail-operator container's image set to image.
+func operatorDeployment(objs []*unstructured.Unstructured, image string) (*appsv1.Deployment, error) {
+	deps := OfKind(objs, "Deployment")
+	if len(deps) != 1 {
+		return nil, fmt.Errorf("the chart renders %d Deployments, want 1", len(deps))
+	}
+	dep := &appsv1.Deployment{}
+	if err := convert(deps[0].Object, dep); err != nil {
+		return nil, fmt.Errorf("the chart's Deployment: %w", err)
+	}
+	for i := range dep.Spec.Template.Spec.Containers {
+		if dep.Spec.Template.Spec.Containers[i].Name == "sail-operator" {
+			dep.Spec.Template.Spec.Containers[i].Image = image
+		}
+	}
+	return dep, nil
+}
+
+// addChartManifests adds the other objects of the chart that OLM can install: the metrics Service and the
+// metrics reader ClusterRole, without their namespace (OLM installs them in the operator's) and Helm's labels.
+func addChartManifests(files map[string][]byte, objs []*unstructured.Unstructured) error {
+	for _, u := range objs {
+		var typed any
+		var file string
+		switch {
+		case u.GetKind() == "Service":
+			typed, file = &corev1.Service{}, u.GetName()+"_v1_service.yaml"
+		case u.GetKind() == "ClusterRole" && strings.HasSuffix(u.GetName(), "-metrics-reader"):
+			typed, file = &rbacv1.ClusterRole{}, u.GetName()+"_rbac.authorization.k8s.io_v1_clusterrole.yaml"
+		default:
+			continue
+		}
+		if err := convert(u.Object, typed); err != nil {
+			return fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+		data, err := bundleManifest(typed)
+		if err != nil {
+			return err
+		}
+		files[manifestPath(file)] = data
+	}
+	return nil
+}
+
+// bundleManifest writes a typed chart object as a bundle manifest: no namespace, no Helm labels.
+func bundleManifest(typed any) ([]byte, error) {
+	m, err := cleanMap(typed)
+	if err != nil {
+		return nil, err
+	}
+	md := m["metadata"].(map[string]any)
+	delete(md, "namespace") // OLM installs it in the operator's namespace
+	if l, ok := md["labels"].(map[string]any); ok {
+		for k := range l {
+			if !keepLabel(k) {
+				delete(l, k)
+			}
+		}
+	}
+	return marshalYAML(m)
+}
+
+// keepLabel drops the labels only Helm releases have.
+func keepLabel(k string) bool {
+	return k != "helm.sh/chart" && k != "app.kubernetes.io/managed-by"
+}
+
+// convert decodes a JSON-like map into a typed object, failing on unknown fields.
+func convert(in map[string]any, out any) error {
+	data, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return yaml.UnmarshalStrict(data, out)
+}
+
+// cleanMap turns a typed object into a map without the empty leftovers of Go structs (null timestamps, empty
+// status).
+func cleanMap(obj any) (map[string]any, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	pruneNil(m)
+	delete(m, "status") // what the bundle installs has no status yet
+	return m, nil
+}
+
+func pruneNil(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if x == nil {
+				delete(t, k)
+				continue
+			}
+			pruneNil(x)
+			if mm, ok := x.(map[string]any); ok && len(mm) == 0 && k == "strategy" {
+				delete(t, k) // an unset Deployment strategy
+			}
+		}
+	case []any:
+		for _, x := range t {
+			pruneNil(x)
+		}
+	}
+}
+
+// marshalYAML writes YAML with sorted keys and block-style multi-line strings.
+func marshalYAML(m map[string]any) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString("# Generated by hack/bundle (make bundle); do not edit.\n")
+	enc := goyaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
