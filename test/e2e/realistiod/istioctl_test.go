@@ -76,9 +76,6 @@ var istioctlSetups = []istioctlSetup{
 // revision's merged values and the tags in revisionTags, applied by Helm's field manager, no operator running),
 // each with its real istiod serving, and checks that the istioctl of that version answers the same about both.
 func TestRealIstiod_IstioctlSeesSailAsHelm(t *testing.T) {
-	namespaces := []string{"istio-system", "app-tagged", "app-injected"}
-	awaitNamespacesGone(t, namespaces...)
-	t.Cleanup(func() { awaitNamespacesGone(t, namespaces...) }) // runs after the namespaces' deletion
 	createNamespace(t, "istio-system", nil)
 	createNamespace(t, "app-tagged", map[string]string{"istio.io/rev": "prod"})
 	createNamespace(t, "app-injected", map[string]string{"istio-injection": "enabled"})
@@ -96,22 +93,6 @@ func checkIstioctlSetup(t *testing.T, setup istioctlSetup) {
 	for i, c := range istioctlCommands {
 		compareIstioctl(t, c, setup.revision, helm[i], sail[i])
 	}
-}
-
-// awaitNamespacesGone waits until no namespace of names is terminating, so that one created next is not deleted
-// as it is being used.
-func awaitNamespacesGone(t *testing.T, names ...string) {
-	NewWithT(t).Eventually(func() []string {
-		var terminating []string
-		for _, name := range names {
-			ns := &corev1.Namespace{}
-			err := cluster.Client.Get(context.Background(), client.ObjectKey{Name: name}, ns)
-			if err != nil && !apierrors.IsNotFound(err) || ns.DeletionTimestamp != nil {
-				terminating = append(terminating, name)
-			}
-		}
-		return terminating
-	}, waitFor).Should(BeEmpty(), "namespaces deleted earlier are gone")
 }
 
 // compareIstioctl fails the test when a command's normalized outputs differ, or when Sail's does not show what
