@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -196,7 +195,7 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) (A
 		return "", err
 	}
 	exists := err == nil
-	if exists && a.unchanged(id, hash, live) {
+	if exists && a.unchanged(u.GetKind(), id, hash, live) {
 		a.count(func(s *Stats) { s.Skipped++ })
 		return Unchanged, nil
 	}
@@ -238,7 +237,7 @@ func (a *Applier) getLive(ctx context.Context, u *unstructured.Unstructured) (cl
 	return obj, nil
 }
 
-func (a *Applier) unchanged(id, hash string, live client.Object) bool {
+func (a *Applier) unchanged(kind, id, hash string, live client.Object) bool {
 	if live.GetAnnotations()[AnnotationAppliedHash] != hash || live.GetDeletionTimestamp() != nil {
 		return false
 	}
@@ -250,8 +249,8 @@ func (a *Applier) unchanged(id, hash string, live client.Object) bool {
 		// object is as desired and repairs drift that happened while the operator was away. CRDs are the
 		// exception: they are large, an update makes the API server rebuild its OpenAPI, and Istio's CRDs are not
 		// edited by hand, so one that carries the digest Sail applied and Sail's field ownership is adopted.
-		fields := a.ownedFields(live)
-		if live.GetObjectKind().GroupVersionKind().Kind != "CustomResourceDefinition" || fields == "" {
+		fields := a.ownedFields(kind, live)
+		if kind != "CustomResourceDefinition" || fields == "" {
 			return false
 		}
 		a.mu.Lock()
@@ -259,13 +258,14 @@ func (a *Applier) unchanged(id, hash string, live client.Object) bool {
 		a.mu.Unlock()
 		return true
 	}
-	return rec.uid == live.GetUID() && rec.hash == hash && rec.fields == a.ownedFields(live)
+	return rec.uid == live.GetUID() && rec.hash == hash && rec.fields == a.ownedFields(kind, live)
 }
 
-func (a *Applier) remember(id, hash string, applied metav1.Object) {
+func (a *Applier) remember(id, hash string, applied *unstructured.Unstructured) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.applied[id] = appliedRecord{uid: applied.GetUID(), hash: hash, fields: a.ownedFields(applied), generation: applied.GetGeneration()}
+	a.applied[id] = appliedRecord{uid: applied.GetUID(), hash: hash, fields: a.ownedFields(applied.GetKind(), applied),
+		generation: applied.GetGeneration()}
 }
 
 // AppliedGeneration returns the metadata.generation the API server gave u when Sail last applied it (0 when
@@ -278,25 +278,11 @@ func (a *Applier) AppliedGeneration(u *unstructured.Unstructured) int64 {
 
 // ownedFields returns our apply entry of the object's managed fields in a canonical form (the API server's
 // encoding and a decoded-then-encoded copy order keys differently; fields istiod takes over are left out), or ""
-// when there is none.
-func (a *Applier) ownedFields(obj metav1.Object) string {
+// when there is none. kind is the object's kind (a typed object read from the cache may carry none).
+func (a *Applier) ownedFields(kind string, obj metav1.Object) string {
 	for _, e := range obj.GetManagedFields() {
 		if e.Manager == a.fieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" && e.FieldsV1 != nil {
-			return canonicalFields(kindOf(obj), e.FieldsV1.Raw)
-		}
-	}
-	return ""
-}
-
-// kindOf returns the kind of a typed or unstructured object (typed objects read from a cache may have no
-// TypeMeta).
-func kindOf(obj metav1.Object) string {
-	if o, ok := obj.(runtime.Object); ok {
-		if kind := o.GetObjectKind().GroupVersionKind().Kind; kind != "" {
-			return kind
-		}
-		if _, ok := obj.(*admissionregistrationv1.ValidatingWebhookConfiguration); ok {
-			return "ValidatingWebhookConfiguration"
+			return canonicalFields(kind, e.FieldsV1.Raw)
 		}
 	}
 	return ""
