@@ -21,11 +21,7 @@ func (r *Reconciler) trustZTunnel(ctx context.Context, istio *sailv1.Istio, revi
 	if !targets(zt, istio.Name, revision) {
 		return nil
 	}
-	serviceAccount := "ztunnel"
-	if v := zt.Spec.Values; v != nil && v.Ztunnel != nil && v.Ztunnel.ResourceName != "" {
-		serviceAccount = v.Ztunnel.ResourceName
-	}
-	values.TrustZTunnel(spec.Values, istio.Spec.Values, zt.Spec.Namespace, serviceAccount)
+	values.TrustZTunnel(spec.Values, istio.Spec.Values, zt.Spec.Namespace, values.ZTunnelServiceAccount(zt))
 	return nil
 }
 

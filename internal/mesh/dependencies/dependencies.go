@@ -6,7 +6,6 @@ package dependencies
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -21,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/pipeline/values"
 )
 
 // HealthyMessage is the DependenciesHealthy message when nothing is missing or unhealthy.
@@ -72,7 +72,7 @@ func ambient(vals *sailv1.Values) bool {
 	if vals.Pilot == nil {
 		return false
 	}
-	switch v := env(vals.Pilot)["PILOT_ENABLE_AMBIENT"].(type) {
+	switch v := values.PilotEnv(vals.Pilot)["PILOT_ENABLE_AMBIENT"].(type) {
 	case string:
 		return strings.EqualFold(strings.TrimSpace(v), "true")
 	case bool:
@@ -80,19 +80,6 @@ func ambient(vals *sailv1.Values) bool {
 	default:
 		return false
 	}
-}
-
-// env returns istiod's extra environment variables (values.pilot.env); nil when there are none or they cannot be
-// read.
-func env(pilot *sailv1.PilotConfig) map[string]any {
-	if pilot.Env == nil || len(pilot.Env.Raw) == 0 {
-		return nil
-	}
-	out := map[string]any{}
-	if err := json.Unmarshal(pilot.Env.Raw, &out); err != nil {
-		return nil
-	}
-	return out
 }
 
 // Check returns the DependenciesHealthy condition of a revision: True with reason Healthy when it needs nothing
@@ -143,7 +130,7 @@ func untrusted(rev *sailv1.IstioRevision, zt *sailv1.ZTunnel) string {
 	vals := rev.Spec.Values
 	trustedNS, trustedName := rev.Spec.Namespace, "ztunnel"
 	if vals != nil && vals.Pilot != nil {
-		if _, ok := env(vals.Pilot)["CA_TRUSTED_NODE_ACCOUNTS"]; ok {
+		if _, ok := values.PilotEnv(vals.Pilot)[values.TrustedNodeAccountsEnv]; ok {
 			return ""
 		}
 		if vals.Pilot.TrustedZtunnelNamespace != "" {
@@ -153,10 +140,7 @@ func untrusted(rev *sailv1.IstioRevision, zt *sailv1.ZTunnel) string {
 			trustedName = vals.Pilot.TrustedZtunnelName
 		}
 	}
-	name := "ztunnel"
-	if v := zt.Spec.Values; v != nil && v.Ztunnel != nil && v.Ztunnel.ResourceName != "" {
-		name = v.Ztunnel.ResourceName
-	}
+	name := values.ZTunnelServiceAccount(zt)
 	if zt.Spec.Namespace == trustedNS && name == trustedName {
 		return ""
 	}

@@ -6,10 +6,10 @@ import (
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 )
 
-// trustedNodeAccountsEnv is istiod's variable naming the node agents' identities it issues certificates for
+// TrustedNodeAccountsEnv is istiod's variable naming the node agents' identities it issues certificates for
 // (namespace/serviceaccount), which the istiod chart builds from pilot.trustedZtunnelNamespace and
 // pilot.trustedZtunnelName.
-const trustedNodeAccountsEnv = "CA_TRUSTED_NODE_ACCOUNTS"
+const TrustedNodeAccountsEnv = "CA_TRUSTED_NODE_ACCOUNTS"
 
 // TrustZTunnel makes the merged values of a revision trust the ztunnel that runs as namespace/serviceAccount, so
 // that its istiod issues certificates to it: Sail knows where the ZTunnel resource runs, while the chart would
@@ -38,13 +38,28 @@ func userSetsZTunnelTrust(user *sailv1.Values) bool {
 	if p.TrustedZtunnelNamespace != "" || p.TrustedZtunnelName != "" {
 		return true
 	}
-	if p.Env == nil || len(p.Env.Raw) == 0 {
-		return false
-	}
-	env := map[string]any{}
-	if err := json.Unmarshal(p.Env.Raw, &env); err != nil {
-		return false
-	}
-	_, ok := env[trustedNodeAccountsEnv]
+	_, ok := PilotEnv(p)[TrustedNodeAccountsEnv]
 	return ok
+}
+
+// PilotEnv returns the pilot.env values (istiod's extra environment), nil when there are none or they do not
+// decode.
+func PilotEnv(pilot *sailv1.PilotConfig) map[string]any {
+	if pilot == nil || pilot.Env == nil || len(pilot.Env.Raw) == 0 {
+		return nil
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(pilot.Env.Raw, &out); err != nil {
+		return nil
+	}
+	return out
+}
+
+// ZTunnelServiceAccount returns the ServiceAccount a ZTunnel's pods run as: values.ztunnel.resourceName, or
+// ztunnel (the chart's default).
+func ZTunnelServiceAccount(zt *sailv1.ZTunnel) string {
+	if v := zt.Spec.Values; v != nil && v.Ztunnel != nil && v.Ztunnel.ResourceName != "" {
+		return v.Ztunnel.ResourceName
+	}
+	return "ztunnel"
 }
