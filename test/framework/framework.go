@@ -158,13 +158,16 @@ func (c *Cluster) StartOperator(logDir, name string, flags ...string) (*Operator
 }
 
 // Stop ends the operator (SIGTERM, then SIGKILL after 10 s) and waits for it.
-func (o *Operator) Stop() {
-	_ = o.cmd.Process.Signal(os.Interrupt)
+func (o *Operator) Stop() { stopProcess(o.cmd.Process, o.done) }
+
+// stopProcess ends a process (SIGTERM, then SIGKILL after 10 s) and waits until done is closed.
+func stopProcess(p *os.Process, done <-chan struct{}) {
+	_ = p.Signal(os.Interrupt)
 	select {
-	case <-o.done:
+	case <-done:
 	case <-time.After(10 * time.Second):
-		_ = o.cmd.Process.Kill()
-		<-o.done
+		_ = p.Kill()
+		<-done
 	}
 }
 
@@ -180,21 +183,47 @@ func (o *Operator) PID() int { return o.cmd.Process.Pid }
 // DumpLogOnFailure prints the tail of the operator's log when the test failed.
 func (o *Operator) DumpLogOnFailure(t testing.TB) {
 	t.Helper()
+	logTailOnFailure(t, "operator log", o.LogPath)
+}
+
+// logTailOnFailure prints the last 20,000 bytes of the log at path when the test failed.
+func logTailOnFailure(t testing.TB, label, path string) {
+	t.Helper()
 	if !t.Failed() {
 		return
 	}
-	data, err := os.ReadFile(o.LogPath)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return
 	}
 	if len(data) > 20000 {
 		data = data[len(data)-20000:]
 	}
-	t.Logf("operator log (tail):\n%s", data)
+	t.Logf("%s (tail):\n%s", label, data)
 }
 
 // DeleteCluster deletes the local cluster called name, if it exists, so the next StartCluster creates it anew.
 func DeleteCluster(ctx context.Context, name string) error {
 	return localcluster.Delete(ctx, localcluster.Options{Name: name,
 		BinDir: filepath.Join(testenv.RepoRoot(), "bin"), WorkDir: filepath.Join(testenv.RepoRoot(), ".cluster")})
+}
+
+// RunMain starts (or reuses) the kwok cluster called name for a test binary, stores it in *cluster, runs the
+// tests and stops the cluster; it returns the exit code for os.Exit. auditPolicy is as for StartCluster.
+func RunMain(m *testing.M, name string, nodes int, auditPolicy string, cluster **Cluster) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	start := time.Now()
+	c, err := StartCluster(ctx, name, nodes, auditPolicy)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: cannot start the local cluster (run `make tools` first): %v\n", name, err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "%s: local cluster ready in %s\n", name, time.Since(start).Round(time.Millisecond))
+	*cluster = c
+	code := m.Run()
+	if err := c.Local.Stop(context.Background()); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: stopping the cluster: %v\n", name, err)
+	}
+	return code
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -244,29 +245,10 @@ func (in *Istiod) ErrorLinesBefore(t time.Time) []string {
 }
 
 // Stop ends istiod (SIGTERM, then SIGKILL after 10 s) and waits for it.
-func (in *Istiod) Stop() {
-	_ = in.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-in.done:
-	case <-time.After(10 * time.Second):
-		_ = in.cmd.Process.Kill()
-		<-in.done
-	}
-}
+func (in *Istiod) Stop() { stopProcess(in.cmd.Process, in.done) }
 
 // DumpLogOnFailure prints the tail of istiod's log when the test failed.
-func (in *Istiod) DumpLogOnFailure(t interface {
-	Helper()
-	Failed() bool
-	Logf(string, ...any)
-}) {
+func (in *Istiod) DumpLogOnFailure(t testing.TB) {
 	t.Helper()
-	if !t.Failed() {
-		return
-	}
-	data, _ := os.ReadFile(in.LogPath)
-	if len(data) > 20000 {
-		data = data[len(data)-20000:]
-	}
-	t.Logf("istiod log %s (tail):\n%s", in.LogPath, data)
+	logTailOnFailure(t, "istiod log "+in.LogPath, in.LogPath)
 }
