@@ -58,7 +58,7 @@ func (e *Env) CreateAndWait(t testing.TB, obj client.Object) {
 	}
 }
 
-// served returns nil when obj reads back and, for a CRD, its kind can be listed.
+// served returns nil when obj reads back and, for a CRD, its kind can be listed and the client can map it.
 func (e *Env) served(ctx context.Context, obj client.Object) error {
 	if err := e.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 		return err
@@ -73,8 +73,16 @@ func (e *Env) served(ctx context.Context, obj client.Object) error {
 	}
 	for _, v := range crd.Spec.Versions {
 		gvr := schema.GroupVersionResource{Group: crd.Spec.Group, Version: v.Name, Resource: crd.Spec.Names.Plural}
-		if _, err := dyn.Resource(gvr).List(ctx, metav1.ListOptions{Limit: 1}); v.Served && err != nil {
+		if !v.Served {
+			continue
+		}
+		if _, err := dyn.Resource(gvr).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
 			return fmt.Errorf("listing %s: %w", gvr, err)
+		}
+		// The client's REST mapper learns kinds from discovery, which can lag behind the served resource.
+		gk := schema.GroupKind{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind}
+		if _, err := e.Client.RESTMapper().RESTMapping(gk, v.Name); err != nil {
+			return fmt.Errorf("mapping %s: %w", gk, err)
 		}
 	}
 	return nil

@@ -134,7 +134,7 @@ func TestRealIstiod_CanaryUpgradeWithUpdateWorkloads(t *testing.T) {
 		"retarget istiod-default-validator", "retarget istio-revision-tag-default",
 		"delete istio-sidecar-injector-default-v1-30-0", "delete istio-validator-default-v1-30-0-istio-system",
 	}), "Sail wrote each webhook configuration once per change of its own, never in reply to istiod")
-	g.Expect(unexpectedErrors(old, retired.Add(-time.Second))).To(BeEmpty())
+	g.Expect(unexpectedErrors(t, old, retired.Add(-time.Second))).To(BeEmpty())
 	g.Expect(readyStatus("default")()).To(HavePrefix("True"))
 }
 
