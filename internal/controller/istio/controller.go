@@ -88,11 +88,14 @@ func (r *Reconciler) reconcile(ctx context.Context, istio *sailv1.Istio) (outcom
 		return out, ctrl.Result{}, errors.Join(out.err, err)
 	}
 	out.revisions = newest(revs, written)
+	// Only a change that reached its revision may retire the others: after a failed one (the new revision could
+	// not be created or updated) the revision that serves now stays, however long the failure lasts.
+	applied := out.err == nil && findRevision(out.revisions, out.active) != nil
 	if out.err == nil {
 		out.fail(sailv1.ReasonReconcileError, r.reconcileDefaultTag(ctx, istio))
 	}
 	var result ctrl.Result
-	if out.active != "" {
+	if applied {
 		result, err = r.pruneInactive(ctx, istio, out.revisions, out.active)
 		out.fail(sailv1.ReasonReconcileError, err)
 	}
