@@ -46,6 +46,11 @@ type IstioRevisionStatus struct {
 	// +optional
 	State LifecycleState `json:"state,omitempty"`
 
+	// ReadyVersion is the spec.version the revision was last Ready with: the version its istiod has rolled out.
+	// An in-place change of more than one minor version from it is refused.
+	// +optional
+	ReadyVersion string `json:"readyVersion,omitempty"`
+
 	// Inventory lists the objects the operator applied for this revision, so that objects no longer rendered are
 	// pruned and nothing is left behind when the revision is deleted. Maintained by the operator.
 	// +optional

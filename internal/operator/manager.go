@@ -228,7 +228,7 @@ func (w *wiring) registerMetrics() error {
 }
 
 func (w *wiring) setupIstio() error {
-	w.istio = &istioctrl.Reconciler{Client: w.mgr.GetClient(), Versions: versions.Default(), Platform: w.platform,
+	w.istio = &istioctrl.Reconciler{Client: w.mgr.GetClient(), Versions: w.opts.versionList(), Platform: w.platform,
 		Recorder: w.recorder, Migrator: w.migrator}
 	return w.istio.SetupWithManager(w.mgr, w.opts.MaxConcurrentReconciles)
 }
@@ -236,7 +236,7 @@ func (w *wiring) setupIstio() error {
 // deps are what the chart controllers share.
 func (w *wiring) deps() lifecycle.Deps {
 	return lifecycle.Deps{Client: w.mgr.GetClient(), Scheme: w.mgr.GetScheme(), Renderer: w.renderer,
-		Applier: w.applier, Recorder: w.recorder, Versions: versions.Default(), Platform: w.platform}
+		Applier: w.applier, Recorder: w.recorder, Versions: w.opts.versionList(), Platform: w.platform}
 }
 
 func (w *wiring) setupRevision() error {

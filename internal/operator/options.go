@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/sail-mesh/sail/internal/pipeline/values"
+	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
 
 // Options are the operator's command-line settings.
@@ -44,6 +45,17 @@ type Options struct {
 	Zap zap.Options
 	// SkipControllerNameValidation allows several operators in one process (tests); not a flag.
 	SkipControllerNameValidation bool
+	// Versions replaces the embedded list of Istio versions (tests that need a version this build lacks); nil
+	// uses versions.Default(). Not a flag.
+	Versions *versions.List
+}
+
+// versionList returns the Istio versions the operator supports.
+func (o *Options) versionList() *versions.List {
+	if o.Versions != nil {
+		return o.Versions
+	}
+	return versions.Default()
 }
 
 // NewOptions returns the defaults.

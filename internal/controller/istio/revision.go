@@ -105,10 +105,29 @@ func (r *Reconciler) existingRevision(ctx context.Context, istio *sailv1.Istio, 
 		return nil, sailv1.ReasonReconcileError, reconcile.TerminalError(fmt.Errorf(
 			"IstioRevision %s exists and does not belong to this Istio; delete it or rename the Istio", name))
 	}
-	if err := checkInPlaceUpgrade(existing.Spec.Version, version); err != nil {
+	if err := checkInPlaceMove(existing, version); err != nil {
 		return nil, sailv1.ReasonUpgradeRefused, reconcile.TerminalError(err)
 	}
 	return existing, "", nil
+}
+
+// checkInPlaceMove refuses to move a revision in place to version when that is more than one minor version away
+// from what its istiod runs (status.readyVersion) or from what it was last asked to run (spec.version, which may
+// not have rolled out yet). The refusal lifts by itself once the requested version has rolled out: the
+// revision's status change brings the Istio back.
+func checkInPlaceMove(rev *sailv1.IstioRevision, version string) error {
+	if err := checkInPlaceUpgrade(rev.Spec.Version, version); err != nil {
+		return err
+	}
+	running := rev.Status.ReadyVersion
+	if running == "" || running == rev.Spec.Version {
+		return nil
+	}
+	if err := checkInPlaceUpgrade(running, version); err != nil {
+		return fmt.Errorf("IstioRevision %s still runs %s (%s has not rolled out yet): %w; %s is applied once the "+
+			"revision is Ready at %s", rev.Name, running, rev.Spec.Version, err, version, rev.Spec.Version)
+	}
+	return nil
 }
 
 func (r *Reconciler) createRevision(ctx context.Context, istio *sailv1.Istio, name string, spec sailv1.IstioRevisionSpec) (*sailv1.IstioRevision, string, error) {

@@ -15,6 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -105,7 +107,16 @@ func (r *Reconciler) SetStatus(ctx context.Context, s *scope) error {
 	status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionDependenciesHealthy, depStatus, depReason, depMessage)
 	setInUse(ctx, r.Client, rev)
 	rev.Status.State = s.ReconciledAndReady()
+	setReadyVersion(rev)
 	return nil
+}
+
+// setReadyVersion records the version istiod has rolled out once the revision is Ready for its latest spec.
+func setReadyVersion(rev *sailv1.IstioRevision) {
+	ready := meta.FindStatusCondition(rev.Status.Conditions, sailv1.ConditionReady)
+	if ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == rev.Generation {
+		rev.Status.ReadyVersion = rev.Spec.Version
+	}
 }
 
 // Leftovers renders the revision's objects for its deletion.
