@@ -15,7 +15,13 @@ const (
 	UpdateStrategyRevisionBased = "RevisionBased"
 )
 
-// Reasons of the Istio's WorkloadsMigrated condition.
+// ConditionDefaultTagReconciled reports, on a RevisionBased Istio named default, whether its IstioRevisionTag
+// default (which serves namespaces labelled istio-injection=enabled or istio.io/rev=default) is reconciled: it
+// mirrors the tag's Reconciled condition, e.g. WaitingForRevision while the tag waits for the new revision to be
+// Ready before it takes those namespaces over from the InPlace revision named default.
+const ConditionDefaultTagReconciled = "DefaultTagReconciled"
+
+// Reasons of the Istio's WorkloadsMigrated condition (WaitingForRevision also of DefaultTagReconciled).
 const (
 	// ReasonWaitingForRevision: the active revision is not Ready yet, so no workload is moved.
 	ReasonWaitingForRevision = "WaitingForRevision"

@@ -94,6 +94,8 @@ func (r *Reconciler) reconcile(ctx context.Context, istio *sailv1.Istio) (outcom
 	if out.err == nil {
 		out.fail(sailv1.ReasonReconcileError, r.reconcileDefaultTag(ctx, istio))
 	}
+	out.defaultTag, err = r.defaultTagCondition(ctx, istio)
+	out.fail(sailv1.ReasonReconcileError, err)
 	var result ctrl.Result
 	if applied {
 		result, err = r.pruneInactive(ctx, istio, out.revisions, out.active)

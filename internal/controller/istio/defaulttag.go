@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -24,8 +26,7 @@ func (r *Reconciler) reconcileDefaultTag(ctx context.Context, istio *sailv1.Isti
 	}
 	exists := err == nil
 	ours := exists && metav1.IsControlledBy(tag, istio)
-	wanted := istio.Name == sailv1.DefaultRevision && istio.Spec.UpdateStrategy != nil &&
-		istio.Spec.UpdateStrategy.Type == sailv1.UpdateStrategyRevisionBased
+	wanted := wantsDefaultTag(istio)
 	switch {
 	case wanted && !exists:
 		return r.createDefaultTag(ctx, istio)
@@ -49,4 +50,42 @@ func (r *Reconciler) createDefaultTag(ctx context.Context, istio *sailv1.Istio) 
 	r.event(istio, corev1.EventTypeNormal, "DefaultTagCreated",
 		"Created IstioRevisionTag default, which follows the active revision for namespaces labelled istio-injection=enabled")
 	return nil
+}
+
+// wantsDefaultTag tells whether the Istio manages the IstioRevisionTag default: RevisionBased and named default.
+func wantsDefaultTag(istio *sailv1.Istio) bool {
+	return istio.Name == sailv1.DefaultRevision && istio.Spec.UpdateStrategy != nil &&
+		istio.Spec.UpdateStrategy.Type == sailv1.UpdateStrategyRevisionBased
+}
+
+// defaultTagCondition returns the Istio's DefaultTagReconciled condition from the IstioRevisionTag default: its
+// Reconciled condition (e.g. WaitingForRevision while it waits to take the name over from the InPlace revision
+// named default, NameAlreadyExists when another revision keeps the name), so that what keeps
+// istio-injection=enabled namespaces from the active revision shows on the Istio. Nil when the Istio manages no
+// default tag.
+func (r *Reconciler) defaultTagCondition(ctx context.Context, istio *sailv1.Istio) (*metav1.Condition, error) {
+	if !wantsDefaultTag(istio) {
+		return nil, nil
+	}
+	tag := &sailv1.IstioRevisionTag{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: sailv1.DefaultRevision}, tag); err != nil {
+		if apierrors.IsNotFound(err) {
+			c := cond(sailv1.ConditionDefaultTagReconciled, metav1.ConditionUnknown, sailv1.ReasonNotReady,
+				"IstioRevisionTag default does not exist yet; the Istio creates it.")
+			return &c, nil
+		}
+		return nil, err
+	}
+	rec := meta.FindStatusCondition(tag.Status.Conditions, sailv1.ConditionReconciled)
+	if rec == nil {
+		c := cond(sailv1.ConditionDefaultTagReconciled, metav1.ConditionUnknown, sailv1.ReasonNotReady,
+			"IstioRevisionTag default has not been reconciled yet.")
+		return &c, nil
+	}
+	prefix := "IstioRevisionTag default: "
+	if !metav1.IsControlledBy(tag, istio) {
+		prefix = "IstioRevisionTag default was not created by this Istio and is left alone: "
+	}
+	c := cond(sailv1.ConditionDefaultTagReconciled, rec.Status, rec.Reason, prefix+rec.Message)
+	return &c, nil
 }

@@ -26,6 +26,8 @@ type outcome struct {
 	migration *workloads.Result
 	// migrationErr is the migration step's error, reported in WorkloadsMigrated rather than in Reconciled.
 	migrationErr error
+	// defaultTag is the DefaultTagReconciled condition; nil when the Istio manages no default tag.
+	defaultTag *metav1.Condition
 }
 
 // fail records a failure of the control plane's reconcile; the first failure's reason is the one reported.
@@ -50,6 +52,7 @@ func setStatus(st *sailv1.IstioStatus, gen int64, out outcome) {
 	setActiveRevisionName(st, active)
 	setReconciledCondition(st, gen, active, out.reason, out.err)
 	setDependenciesHealthyCondition(st, gen, active)
+	setDefaultTagCondition(st, gen, out.defaultTag)
 	st.ObservedGeneration = gen
 	summarize(st, gen, active, out.err)
 }
@@ -137,6 +140,15 @@ func dependenciesHealthyCondition(active *sailv1.IstioRevision) metav1.Condition
 		return cond(sailv1.ConditionDependenciesHealthy, metav1.ConditionUnknown, sailv1.ReasonRevisionNotFound, msgRevisionNotFound)
 	}
 	return mirrored(active, sailv1.ConditionDependenciesHealthy, "The active IstioRevision has not reported its dependencies yet.")
+}
+
+// setDefaultTagCondition writes DefaultTagReconciled, or removes it when the Istio manages no default tag.
+func setDefaultTagCondition(st *sailv1.IstioStatus, gen int64, c *metav1.Condition) {
+	if c == nil {
+		meta.RemoveStatusCondition(&st.Conditions, sailv1.ConditionDefaultTagReconciled)
+		return
+	}
+	set(st, gen, *c)
 }
 
 const msgRevisionNotFound = "The active IstioRevision does not exist yet."

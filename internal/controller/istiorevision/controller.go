@@ -72,29 +72,62 @@ func (r *Reconciler) StatusOf(rev *sailv1.IstioRevision) lifecycle.Status {
 // Refuse refuses no IstioRevision.
 func (r *Reconciler) Refuse(*sailv1.IstioRevision) error { return nil }
 
-// Resolve checks the namespace and that no older IstioRevisionTag has the revision's name.
+// Resolve checks the namespace and that no older IstioRevisionTag has the revision's name. A revision that has
+// handed its name over to the tag of the same name (revisiontags.HandedOver) renders no injection webhook: the
+// tag's webhook selects its namespaces and pods now.
 func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, error) {
 	rev := s.Obj
 	if ok, err := s.RequireNamespace(ctx, rev.Spec.Namespace); !ok {
 		return lifecycle.Plan{}, err
 	}
-	tag := &sailv1.IstioRevisionTag{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: rev.Name}, tag); err == nil && !revisiontags.RevisionWins(rev, tag) {
+	tag, err := r.sameNamedTag(ctx, rev)
+	if err != nil {
+		s.Outcome.Fail(sailv1.ReasonReconcileError, err)
+		return lifecycle.Plan{}, err
+	}
+	if tag != nil && !revisiontags.TagTakesOver(rev, tag) && !revisiontags.RevisionWins(rev, tag) {
 		s.Outcome.Fail(sailv1.ReasonNameAlreadyExists, fmt.Errorf("IstioRevisionTag %s is older and has the same "+
 			"name, so it wins; rename or delete one of them", rev.Name))
 		return lifecycle.Plan{}, nil // the tag's deletion brings us back
-	} else if client.IgnoreNotFound(err) != nil {
-		s.Outcome.Fail(sailv1.ReasonReconcileError, err)
-		return lifecycle.Plan{}, err
+	}
+	render := func() ([]*unstructured.Unstructured, error) { return r.Render(rev) }
+	var key []string
+	if tag != nil && revisiontags.HandedOver(rev, tag) {
+		key = []string{"handed over to IstioRevisionTag " + tag.Name}
+		render = func() ([]*unstructured.Unstructured, error) {
+			objs, err := r.Render(rev)
+			return withoutInjector(objs), err
+		}
 	}
 	return lifecycle.Plan{
 		Applied:   "Istio " + rev.Spec.Version,
 		Namespace: rev.Spec.Namespace,
-		Render:    func() ([]*unstructured.Unstructured, error) { return r.Render(rev) },
+		Key:       key,
+		Render:    render,
 		// Istio's CRDs are not needed by the charts' objects: install them alongside, off the critical path.
 		Alongside: func(ctx context.Context) error { return r.ensureCRDs(ctx, rev.Spec.Version) },
 		Ready:     "istiod is ready.",
 	}, nil
+}
+
+// sameNamedTag returns the IstioRevisionTag that has the revision's name, nil when there is none.
+func (r *Reconciler) sameNamedTag(ctx context.Context, rev *sailv1.IstioRevision) (*sailv1.IstioRevisionTag, error) {
+	tag := &sailv1.IstioRevisionTag{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: rev.Name}, tag); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	return tag, nil
+}
+
+// withoutInjector drops the istiod chart's sidecar injection webhook from a revision's objects.
+func withoutInjector(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	out := objs[:0:0]
+	for _, u := range objs {
+		if u.GetKind() != "MutatingWebhookConfiguration" {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // SetStatus sets DependenciesHealthy and InUse, then Reconciled, Ready and the state.
@@ -105,7 +138,11 @@ func (r *Reconciler) SetStatus(ctx context.Context, s *scope) error {
 		return err
 	}
 	status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionDependenciesHealthy, depStatus, depReason, depMessage)
-	setInUse(ctx, r.Client, rev)
+	tag, err := r.sameNamedTag(ctx, rev)
+	if err != nil {
+		return err
+	}
+	setInUse(ctx, r.Client, rev, tag != nil && revisiontags.HandedOver(rev, tag))
 	rev.Status.State = s.ReconciledAndReady()
 	setReadyVersion(rev)
 	return nil
@@ -164,13 +201,23 @@ func (r *Reconciler) Render(rev *sailv1.IstioRevision) ([]*unstructured.Unstruct
 }
 
 // setInUse sets the InUse condition from the cache's usage indexes; when usage cannot be read it is Unknown, which
-// keeps the revision from being pruned.
-func setInUse(ctx context.Context, reader client.Reader, rev *sailv1.IstioRevision) {
+// keeps the revision from being pruned. A revision that handed its name over to a tag is used only by the pods it
+// injected: the namespaces that select the name are the tag's.
+func setInUse(ctx context.Context, reader client.Reader, rev *sailv1.IstioRevision, handedOver bool) {
 	var usage revision.Usage
+	names := []string{rev.Name}
+	if handedOver {
+		names = nil
+	}
 	tags, err := revisiontags.TagsOf(ctx, reader, rev.Name)
 	if err == nil {
 		// A revision is also in use through the tags that point at it.
-		usage, err = revision.Of(ctx, reader, append([]string{rev.Name}, tags...)...)
+		usage, err = revision.Of(ctx, reader, append(names, tags...)...)
+	}
+	if err == nil && handedOver {
+		var pods []corev1.Pod
+		pods, err = revision.Pods(ctx, reader, rev.Name)
+		usage.Pods += len(pods)
 	}
 	revision.SetInUse(&rev.Status.Conditions, rev.Generation, usage, err, "revision", ".")
 }

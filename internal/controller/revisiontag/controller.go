@@ -88,12 +88,12 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		return lifecycle.Plan{}, err
 	}
 	reason := sailv1.ReasonRefNotFound
+	var shared bool
 	if rev != nil {
-		if msg, err = r.conflict(ctx, tag); err != nil {
+		if shared, reason, msg, err = r.conflict(ctx, tag, rev); err != nil {
 			s.Outcome.Fail(sailv1.ReasonReconcileError, err)
 			return lifecycle.Plan{}, err
 		}
-		reason = sailv1.ReasonNameAlreadyExists
 	}
 	if msg != "" {
 		s.Outcome.Fail(reason, errors.New(msg))
@@ -104,8 +104,8 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 	return lifecycle.Plan{
 		Applied:   fmt.Sprintf("Revision tag %s of IstioRevision %s", tag.Name, rev.Name),
 		Namespace: rev.Spec.Namespace,
-		Key:       []string{rev.Name, string(rev.UID), strconv.FormatInt(rev.Generation, 10)},
-		Render:    func() ([]*unstructured.Unstructured, error) { return r.render(tag, rev) },
+		Key:       []string{rev.Name, string(rev.UID), strconv.FormatInt(rev.Generation, 10), strconv.FormatBool(shared)},
+		Render:    func() ([]*unstructured.Unstructured, error) { return r.renderFor(tag, rev, !shared) },
 	}, nil
 }
 
@@ -131,7 +131,11 @@ func (r *Reconciler) Leftovers(ctx context.Context, tag *sailv1.IstioRevisionTag
 		if err != nil || rev == nil {
 			return nil, errors.Join(err, errors.New("target not found"))
 		}
-		return r.render(tag, rev)
+		shared, _, _, err := r.conflict(ctx, tag, rev)
+		if err != nil {
+			return nil, err
+		}
+		return r.renderFor(tag, rev, !shared)
 	}
 }
 
@@ -199,22 +203,41 @@ func (r *Reconciler) keepCurrent(ctx context.Context, next, current string) (boo
 	return currentRev.DeletionTimestamp.IsZero(), nil
 }
 
-// conflict returns a message when an IstioRevision with the tag's name wins the name over the tag.
-func (r *Reconciler) conflict(ctx context.Context, tag *sailv1.IstioRevisionTag) (string, error) {
+// conflict looks at the IstioRevision with the tag's name, if any. It returns a reason and message when that
+// revision keeps the name (it is older), or when the tag is to take the name over (revisiontags.TagTakesOver) but
+// does not serve yet and its target revision is not Ready: the revision goes on injecting until the tag's target
+// can. shared tells that the tag took the name over while the revision still exists; the revision keeps its
+// default validating webhook until it is gone.
+func (r *Reconciler) conflict(ctx context.Context, tag *sailv1.IstioRevisionTag, target *sailv1.IstioRevision) (shared bool, reason, msg string, err error) {
 	rev := &sailv1.IstioRevision{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: tag.Name}, rev); err != nil {
-		return "", client.IgnoreNotFound(err)
+		return false, "", "", client.IgnoreNotFound(err)
 	}
-	if !revisiontags.RevisionWins(rev, tag) {
-		return "", nil
+	switch {
+	case revisiontags.TagTakesOver(rev, tag):
+		waiting := target.Name == rev.Name || !meta.IsStatusConditionTrue(target.Status.Conditions, sailv1.ConditionReady)
+		if tag.Status.IstioRevision == "" && waiting {
+			return false, sailv1.ReasonWaitingForRevision, fmt.Sprintf("IstioRevision %s, which the same Istio "+
+				"installed with the InPlace strategy, serves the name %q until the Istio's new revision is Ready; "+
+				"the tag takes the name over then.", rev.Name, tag.Name), nil
+		}
+		return true, "", "", nil
+	case revisiontags.RevisionWins(rev, tag):
+		return false, sailv1.ReasonNameAlreadyExists, fmt.Sprintf("An older IstioRevision is named %q; rename the tag "+
+			"or delete that revision (a tag and a revision cannot share a name).", tag.Name), nil
 	}
-	return fmt.Sprintf("An older IstioRevision is named %q; rename the tag (a tag and a revision cannot share a name).", tag.Name), nil
+	return false, "", "", nil
 }
 
 // render returns the tag's objects for a revision: the tag's injection webhook and Service from the revision's
 // istiod chart rendered with values.revisionTags=[tag], plus for the tag named default the base chart's default
 // validating webhook pointed at the revision.
 func (r *Reconciler) render(tag *sailv1.IstioRevisionTag, rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
+	return r.renderFor(tag, rev, true)
+}
+
+// renderFor is render, with the default validating webhook only when validator is true.
+func (r *Reconciler) renderFor(tag *sailv1.IstioRevisionTag, rev *sailv1.IstioRevision, validator bool) ([]*unstructured.Unstructured, error) {
 	vals, err := values.ToMap(rev.Spec.Values)
 	if err != nil {
 		return nil, err
@@ -226,7 +249,7 @@ func (r *Reconciler) render(tag *sailv1.IstioRevisionTag, rev *sailv1.IstioRevis
 		return nil, err
 	}
 	out := SelectTagObjects(objs, tag.Name)
-	if tag.Name == sailv1.DefaultRevision {
+	if tag.Name == sailv1.DefaultRevision && validator {
 		baseVals := values.ForDefaultTagBaseChart(vals, rev.Name, rev.Spec.Namespace)
 		base, err := r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartBase,
 			Release: "base", Namespace: rev.Spec.Namespace, Values: baseVals})

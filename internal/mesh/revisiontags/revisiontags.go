@@ -1,12 +1,13 @@
 // Package revisiontags answers the questions other controllers ask about IstioRevisionTags: which tags point at a
 // revision (so a revision counts as in use while a tag that points at it is used), who wins a name conflict
-// between a tag and a revision, and which revisions to re-evaluate when a tag changes.
+// between a tag and a revision (or takes the name over), and which revisions to re-evaluate when a tag changes.
 package revisiontags
 
 import (
 	"context"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,6 +40,26 @@ func TagsOf(ctx context.Context, reader client.Reader, revision string) ([]strin
 func RevisionWins(revision, tag metav1.Object) bool {
 	rc, tc := revision.GetCreationTimestamp(), tag.GetCreationTimestamp()
 	return !tc.Before(&rc)
+}
+
+// TagTakesOver tells whether a tag takes its name over from an IstioRevision of the same name instead of either
+// winning by age: both are controlled by the same Istio (the managed tag default of a RevisionBased Istio named
+// default, and the revision default that Istio had with the InPlace strategy: the same user intent) and the tag
+// is not being deleted. The tag then serves the name; the revision keeps running for the pods it injected.
+func TagTakesOver(revision, tag metav1.Object) bool {
+	r, t := metav1.GetControllerOf(revision), metav1.GetControllerOf(tag)
+	return r != nil && t != nil && r.UID == t.UID && tag.GetDeletionTimestamp().IsZero()
+}
+
+// HandedOver tells whether a revision has handed its name over to the tag of the same name: the tag takes over
+// (TagTakesOver) and has applied its webhooks for another revision. From then on the namespaces and pods that
+// select the name are the tag's: the revision renders no injection webhook and they do not count as its usage.
+func HandedOver(revision *sailv1.IstioRevision, tag *sailv1.IstioRevisionTag) bool {
+	if !TagTakesOver(revision, tag) || tag.Status.IstioRevision == "" || tag.Status.IstioRevision == revision.Name {
+		return false
+	}
+	c := meta.FindStatusCondition(tag.Status.Conditions, sailv1.ConditionReconciled)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == tag.Generation
 }
 
 // RevisionHandler enqueues the revision a tag points at (status.istioRevision) when the tag appears or goes,

@@ -21,10 +21,18 @@ import (
 )
 
 // staleNamespaces lists the namespaces labelled istio.io/rev=<old revision>, except those that opted out or use
-// istio-injection (which wins over istio.io/rev).
-func (m *Migrator) staleNamespaces(ctx context.Context, old []string) ([]NamespaceMove, error) {
+// istio-injection (which wins over istio.io/rev), and those whose label names a tag that already points at the
+// active revision (the tag default that took the name over from the InPlace revision named default).
+func (m *Migrator) staleNamespaces(ctx context.Context, active string, old []string) ([]NamespaceMove, error) {
+	resolve, err := m.tagResolver(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var moves []NamespaceMove
 	for _, name := range old {
+		if resolve(name) == active {
+			continue
+		}
 		namespaces, err := revision.Namespaces(ctx, m.Client, name)
 		if err != nil {
 			return nil, err

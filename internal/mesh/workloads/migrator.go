@@ -97,7 +97,7 @@ func (m *Migrator) act(ctx context.Context, s *step, state State) error {
 
 // checkNamespaces looks up the namespaces that still name an old revision.
 func (m *Migrator) checkNamespaces(ctx context.Context, s *step) error {
-	moves, err := m.staleNamespaces(ctx, s.obs.Old)
+	moves, err := m.staleNamespaces(ctx, s.obs.Active, s.obs.Old)
 	if err != nil {
 		return err
 	}
