@@ -92,7 +92,8 @@ func startUpdateWorkloads(t *testing.T, name, istiodNS string, strategy func(*sa
 		Version: "v1.30-latest", Namespace: istiodNS, UpdateStrategy: us,
 		Values: &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
 	}}
-	g.Expect(c.Create(ctx, istio)).To(Succeed())
+	// An Istio of the same name from an earlier test may still be going away.
+	g.Eventually(func() error { return c.Create(ctx, istio) }, waitFor, time.Second).Should(Succeed())
 	t.Cleanup(func() { _ = c.Delete(ctx, istio) })
 	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
 	return op

@@ -6,10 +6,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/test/framework"
@@ -28,24 +25,10 @@ func TestIstio_SwitchingDefaultToRevisionBasedMovesInjection(t *testing.T) {
 		newRev = "default-v1-30-0"
 		app    = "takeover-app"
 	)
-	injector, err := framework.StartInjector(ctx, c)
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(injector.Stop)
-	op, err := cluster.StartOperator(t.TempDir(), "operator")
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(op.Stop)
-	t.Cleanup(func() { op.DumpLogOnFailure(t) })
-	g.Expect(client.IgnoreAlreadyExists(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "takeover-e2e"}}))).To(Succeed())
-
-	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: sailv1.IstioSpec{
-		Version: "v1.30-latest", Namespace: "takeover-e2e",
-		UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyInPlace, InactiveRevisionDeletionGracePeriodSeconds: ptr.To[int64](1)},
-		Values:         &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}},
-	}}
-	// An Istio named default of an earlier test may still be going away.
-	g.Eventually(func() error { return c.Create(ctx, istio) }, waitFor, time.Second).Should(Succeed())
-	t.Cleanup(func() { _ = c.Delete(ctx, istio) })
-	g.Eventually(readyStatus(ctx, c, name), waitFor, 250*time.Millisecond).Should(HavePrefix("True"))
+	startUpdateWorkloads(t, name, "takeover-e2e", func(us *sailv1.IstioUpdateStrategy) {
+		us.Type, us.UpdateWorkloads = sailv1.UpdateStrategyInPlace, false
+		us.InactiveRevisionDeletionGracePeriodSeconds = ptr.To[int64](1)
+	})
 	createAppNamespace(t, app, map[string]string{"istio-injection": "enabled"})
 	createDeployments(ctx, g, c, app, 2)
 	g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, app) }, waitFor).Should(Equal(map[string]int{name: 2}))
@@ -55,7 +38,9 @@ func TestIstio_SwitchingDefaultToRevisionBasedMovesInjection(t *testing.T) {
 		i.Spec.UpdateStrategy.UpdateWorkloads = true
 	})
 	g.Eventually(tagState(ctx, c, name), waitFor).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded + " -> " + newRev))
-	g.Expect(injectedRevision(ctx, c, app, nil, nil)).To(Equal(newRev), "a new pod is injected by the new revision")
+	// The tag's webhook works once the injector has filled in its caBundle (istiod does the same within a second).
+	g.Eventually(func() string { return injectedRevision(ctx, c, app, nil, nil) }, waitFor, 250*time.Millisecond).
+		Should(Equal(newRev), "a new pod is injected by the new revision")
 	g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, app) }, 2*waitFor).Should(Equal(map[string]int{newRev: 2}),
 		"updateWorkloads restarts the Deployments onto the new revision")
 	g.Eventually(revisionExists(ctx, c, name), waitFor, 250*time.Millisecond).Should(BeFalse(), "the old revision is pruned")
