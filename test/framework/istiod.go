@@ -30,8 +30,10 @@ type Istiod struct {
 	IP string
 	// Dir is the working directory; LogPath its log.
 	Dir, LogPath string
-	cmd          *exec.Cmd
-	done         chan struct{}
+	// Started is when the process was started.
+	Started time.Time
+	cmd     *exec.Cmd
+	done    chan struct{}
 }
 
 // IstiodOptions say which revision's istiod to run.
@@ -96,6 +98,7 @@ func (in *Istiod) start(bin string, args, env []string) error {
 	in.cmd = exec.Command(bin, args...)
 	in.cmd.Dir, in.cmd.Env = in.Dir, env
 	in.cmd.Stdout, in.cmd.Stderr = logFile, logFile
+	in.Started = time.Now()
 	if err := in.cmd.Start(); err != nil {
 		logFile.Close()
 		return fmt.Errorf("starting %s: %w", bin, err)

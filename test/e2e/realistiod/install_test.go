@@ -149,7 +149,7 @@ var startupRetries = []string{"webhook is not ready, retry"}
 func unexpectedErrors(t *testing.T, in *framework.Istiod, until time.Time) []string {
 	var out []string
 	for _, line := range in.ErrorLinesBefore(until) {
-		known := selfConflict(t, line)
+		known := selfConflict(t, in, line)
 		for _, r := range startupRetries {
 			known = known || strings.Contains(line, r)
 		}
@@ -160,23 +160,33 @@ func unexpectedErrors(t *testing.T, in *framework.Istiod, until time.Time) []str
 	return out
 }
 
-// conflictRetry matches istiod's log line for an update it retries because its cached copy of a ConfigMap was
-// stale ("error handling <namespace>/<name>, retrying ... the object has been modified").
-var conflictRetry = regexp.MustCompile(`error handling ([^/\s]+)/([^,\s]+), retrying .*error when updating configmap .*the object has been modified`)
+// conflictRetry matches istiod's log lines for an update it retries because its cached copy of an object was stale
+// ("... Operation cannot be fulfilled on <resource>[.<group>] "<name>": the object has been modified ..."), with
+// the namespace when the line names one ("error handling <namespace>/<name>, retrying").
+var (
+	conflictRetry     = regexp.MustCompile(`Operation cannot be fulfilled on ([a-z]+)(?:\.[a-z0-9.-]+)? "([^"]+)": the object has been modified`)
+	conflictNamespace = regexp.MustCompile(`error handling ([^/\s]+)/[^,\s]+, retrying`)
+)
 
-// selfConflict reports whether line is a conflict retry on a ConfigMap that nobody but istiod wrote: istiod's
-// controllers racing their own earlier write, which it retries. A write by anyone else (Sail above all) makes the
-// line unexpected.
-func selfConflict(t *testing.T, line string) bool {
+// selfConflict reports whether line is a conflict retry on an object that nobody but istiod wrote since istiod
+// started: istiod's controllers racing their own earlier write, which it retries. A write by anyone else (Sail
+// above all) makes the line unexpected.
+func selfConflict(t *testing.T, in *framework.Istiod, line string) bool {
 	m := conflictRetry.FindStringSubmatch(line)
 	if m == nil {
 		return false
 	}
-	writes, err := framework.AuditWrites(cluster.Local.AuditLogPath(), "", time.Time{}, time.Now())
+	resource, name, namespace := m[1], m[2], ""
+	if ns := conflictNamespace.FindStringSubmatch(line); ns != nil {
+		namespace = ns[1]
+	}
+	writes, err := framework.AuditWrites(cluster.Local.AuditLogPath(), "", in.Started, time.Now())
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
 	for _, w := range writes {
-		if w.Resource == "configmaps" && w.Namespace == m[1] && w.Name == m[2] && !strings.HasPrefix(w.UserAgent, "pilot-discovery") {
-			t.Logf("%s was also written by %s (%s)", m[1]+"/"+m[2], w.UserAgent, w.Verb)
+		sameObject := strings.SplitN(w.Resource, "/", 2)[0] == resource && w.Name == name &&
+			(namespace == "" || w.Namespace == namespace)
+		if sameObject && !strings.HasPrefix(w.UserAgent, "pilot-discovery") {
+			t.Logf("%s %s/%s was also written by %s (%s)", resource, w.Namespace, name, w.UserAgent, w.Verb)
 			return false
 		}
 	}
