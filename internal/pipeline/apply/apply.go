@@ -195,7 +195,7 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) (A
 		return "", err
 	}
 	exists := err == nil
-	if exists && a.unchanged(u.GetKind(), id, hash, live) {
+	if exists && a.unchanged(u, id, hash, live) {
 		a.count(func(s *Stats) { s.Skipped++ })
 		return Unchanged, nil
 	}
@@ -237,28 +237,36 @@ func (a *Applier) getLive(ctx context.Context, u *unstructured.Unstructured) (cl
 	return obj, nil
 }
 
-func (a *Applier) unchanged(kind, id, hash string, live client.Object) bool {
+func (a *Applier) unchanged(u *unstructured.Unstructured, id, hash string, live client.Object) bool {
 	if live.GetAnnotations()[AnnotationAppliedHash] != hash || live.GetDeletionTimestamp() != nil {
 		return false
 	}
 	a.mu.Lock()
 	rec, ok := a.applied[id]
 	a.mu.Unlock()
-	if !ok {
-		// Nothing remembered (e.g. after a restart): apply once, which costs the API server little when the
-		// object is as desired and repairs drift that happened while the operator was away. CRDs are the
-		// exception: they are large, an update makes the API server rebuild its OpenAPI, and Istio's CRDs are not
-		// edited by hand, so one that carries the digest Sail applied and Sail's field ownership is adopted.
-		fields := a.ownedFields(kind, live)
-		if kind != "CustomResourceDefinition" || fields == "" {
+	if ok {
+		return rec.uid == live.GetUID() && rec.hash == hash && rec.fields == a.ownedFields(u.GetKind(), live)
+	}
+	// Nothing remembered (e.g. after a restart): an object that carries the digest Sail applies, Sail's apply
+	// entry and every value Sail would apply is adopted without a request; anything else is applied once, which
+	// repairs drift that happened while the operator was away. CRDs carry large schemas that Istio's releases
+	// never ask anyone to edit: the digest and Sail's field ownership adopt them.
+	fields := a.ownedFields(u.GetKind(), live)
+	if fields == "" {
+		return false
+	}
+	if u.GetKind() != "CustomResourceDefinition" {
+		want := u.DeepCopy()
+		keepLiveFailurePolicy(want, live)
+		if path := liveDifference(live, want); path != "" {
+			log.Log.V(1).Info("re-applying an object changed while the operator was away", "object", id, "field", path)
 			return false
 		}
-		a.mu.Lock()
-		a.applied[id] = appliedRecord{uid: live.GetUID(), hash: hash, fields: fields}
-		a.mu.Unlock()
-		return true
 	}
-	return rec.uid == live.GetUID() && rec.hash == hash && rec.fields == a.ownedFields(kind, live)
+	a.mu.Lock()
+	a.applied[id] = appliedRecord{uid: live.GetUID(), hash: hash, fields: fields, generation: live.GetGeneration()}
+	a.mu.Unlock()
+	return true
 }
 
 func (a *Applier) remember(id, hash string, applied *unstructured.Unstructured) {
