@@ -38,40 +38,51 @@ func NamespaceMetadata() *metav1.PartialObjectMetadata {
 }
 
 // WatchUsage adds to b the watches of the namespaces and pods that select a revision (or tag) by name: the
-// resource they name is enqueued when they start or stop selecting it.
-func WatchUsage(b *builder.Builder) *builder.Builder {
+// resource they name is enqueued when they start or stop selecting it, and with resolve (optional) also the
+// resources resolve returns for that name (e.g. the revisions whose values declare it as a tag).
+func WatchUsage(b *builder.Builder, resolve ...Resolve) *builder.Builder {
 	b = b.WatchesMetadata(NamespaceMetadata(), EnqueueByName(func(o client.Object) string {
 		return revision.NamespaceRevision(o.GetLabels())
-	}))
+	}, resolve...))
 	return b.Watches(&corev1.Pod{}, EnqueueByName(func(o client.Object) string {
 		if pod, ok := o.(*corev1.Pod); ok {
 			return revision.PodRevision(pod)
 		}
 		return ""
-	}))
+	}, resolve...))
 }
+
+// Resolve maps a name an object selects to more names of resources to enqueue.
+type Resolve func(ctx context.Context, name string) []string
 
 // EnqueueByName returns a handler that enqueues the resource nameOf names for an object when the object appears
 // or goes, and both the old and the new one when an update changes the name; other updates and an empty name
-// enqueue nothing. Names that are not resources of the controller's kind are dropped by its Reconcile.
-func EnqueueByName(nameOf func(client.Object) string) handler.EventHandler {
-	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], name string) {
-		if name != "" {
-			q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
+// enqueue nothing. Each resolve adds the names it maps an enqueued name to. Names that are not resources of the
+// controller's kind are dropped by its Reconcile.
+func EnqueueByName(nameOf func(client.Object) string, resolve ...Resolve) handler.EventHandler {
+	enqueue := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], name string) {
+		if name == "" {
+			return
+		}
+		q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
+		for _, r := range resolve {
+			for _, more := range r(ctx, name) {
+				q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: more}})
+			}
 		}
 	}
 	return handler.Funcs{
-		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(q, nameOf(e.Object))
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, nameOf(e.Object))
 		},
-		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			if before, after := nameOf(e.ObjectOld), nameOf(e.ObjectNew); before != after {
-				enqueue(q, before)
-				enqueue(q, after)
+				enqueue(ctx, q, before)
+				enqueue(ctx, q, after)
 			}
 		},
-		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(q, nameOf(e.Object))
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, nameOf(e.Object))
 		},
 	}
 }

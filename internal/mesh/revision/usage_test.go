@@ -41,6 +41,14 @@ func TestPodRevision(t *testing.T) {
 		"inject=true means the default":         {pod(corev1.PodPending, map[string]string{"sidecar.istio.io/inject": "true"}, nil), "default"},
 		"a completed pod uses nothing":          {pod(corev1.PodSucceeded, nil, map[string]string{"istio.io/rev": "b"}), ""},
 		"a failed pod uses nothing":             {pod(corev1.PodFailed, nil, map[string]string{"istio.io/rev": "b"}), ""},
+		"a gateway pod injected with the gateway template uses its revision label": {pod(corev1.PodRunning,
+			map[string]string{"istio.io/rev": "a", "sidecar.istio.io/inject": "true"}, map[string]string{"inject.istio.io/templates": "gateway"}), "a"},
+		"a gateway pod without a revision label asks for the default revision": {pod(corev1.PodRunning,
+			map[string]string{"sidecar.istio.io/inject": "true"}, map[string]string{"inject.istio.io/templates": "gateway"}), "default"},
+		"a waypoint istiod deployed uses its revision although it opted out of injection": {pod(corev1.PodRunning,
+			map[string]string{"istio.io/rev": "a", "sidecar.istio.io/inject": "false", "gateway.istio.io/managed": "istio.io-mesh-controller"}, nil), "a"},
+		"a gateway istiod deployed without a revision label uses the default revision": {pod(corev1.PodRunning,
+			map[string]string{"sidecar.istio.io/inject": "false", "gateway.istio.io/managed": "istio.io-mesh-controller"}, nil), "default"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) { NewWithT(t).Expect(PodRevision(tc.pod)).To(Equal(tc.want)) })
