@@ -9,15 +9,10 @@ import (
 	"fmt"
 	"sync"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -212,7 +207,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		revision.IndexValueTags); err != nil {
 		return err
 	}
-	b := lifecycle.NewBuilder(mgr, &sailv1.IstioRevision{}, "istiorevision", concurrency, OwnedTypes()...).
+	b := lifecycle.NewBuilder(mgr, &sailv1.IstioRevision{}, "istiorevision", concurrency, OwnedTypes(r.Scheme, r.Versions)...).
 		WatchesMetadata(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.revisionsInNamespace))
 	// Usage: a namespace or pod that starts or stops selecting a revision re-evaluates that revision's InUse
 	// condition (the revision's charts are neither rendered nor applied again: its spec did not change).
@@ -242,13 +237,10 @@ func (r *Reconciler) revisionsInNamespace(ctx context.Context, o client.Object) 
 	return out
 }
 
-// OwnedTypes lists the kinds of the istiod and base charts that are watched, so that a change or deletion of one
-// brings the owning revision back to repair it.
-func OwnedTypes() []client.Object {
-	return []client.Object{
-		&appsv1.Deployment{}, &corev1.Service{}, &corev1.ServiceAccount{}, &corev1.ConfigMap{},
-		&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{}, &rbacv1.Role{}, &rbacv1.RoleBinding{},
-		&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{},
-		&policyv1.PodDisruptionBudget{}, &autoscalingv2.HorizontalPodAutoscaler{},
-	}
+// OwnedTypes lists the kinds the istiod and base charts of the supported versions render (Istio's CRDs aside,
+// which the CRD installer handles), so that a change or deletion of one brings the owning revision back to
+// repair it.
+func OwnedTypes(scheme *runtime.Scheme, list *versions.List) []client.Object {
+	owned, _ := lifecycle.OwnedTypes(scheme, list, []string{versions.ChartIstiod, versions.ChartBase}, "CustomResourceDefinition")
+	return owned
 }
