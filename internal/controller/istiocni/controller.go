@@ -121,7 +121,7 @@ func (r *Reconciler) Render(cni *sailv1.IstioCNI) ([]*unstructured.Unstructured,
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.base = lifecycle.NewReconciler[*sailv1.IstioCNI](r, &lifecycle.Lifecycle{Client: r.Client, Scheme: r.Scheme,
 		Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer})
-	return lifecycle.NewBuilder(mgr, &sailv1.IstioCNI{}, "istiocni", 1, OwnedTypes(r.Scheme, r.Versions)...).
+	return lifecycle.NewBuilder(mgr, r.Applier, &sailv1.IstioCNI{}, "istiocni", 1, OwnedTypes(r.Scheme, r.Versions)...).
 		WatchesMetadata(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.inNamespace)).
 		Complete(r)
 }

@@ -207,7 +207,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		revision.IndexValueTags); err != nil {
 		return err
 	}
-	b := lifecycle.NewBuilder(mgr, &sailv1.IstioRevision{}, "istiorevision", concurrency, OwnedTypes(r.Scheme, r.Versions)...).
+	b := lifecycle.NewBuilder(mgr, r.Applier, &sailv1.IstioRevision{}, "istiorevision", concurrency, OwnedTypes(r.Scheme, r.Versions)...).
 		WatchesMetadata(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.revisionsInNamespace))
 	// Usage: a namespace or pod that starts or stops selecting a revision re-evaluates that revision's InUse
 	// condition (the revision's charts are neither rendered nor applied again: its spec did not change).

@@ -5,28 +5,44 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/sail-mesh/sail/internal/mesh/revision"
+	"github.com/sail-mesh/sail/internal/pipeline/apply"
 )
 
 // NewBuilder returns the builder of a controller named name for the kind of obj, reconciling concurrency
 // resources at a time and watching the objects of the owned kinds they control (a change or deletion of one
-// brings its owner back to repair it).
-func NewBuilder(mgr ctrl.Manager, obj client.Object, name string, concurrency int, owned ...client.Object) *builder.Builder {
+// brings its owner back to repair it). A deleted object of an owned kind is also forgotten by applier, so that
+// what it remembers shrinks with what exists (see apply.Applier.ForgetDeleted).
+func NewBuilder(mgr ctrl.Manager, applier *apply.Applier, obj client.Object, name string, concurrency int, owned ...client.Object) *builder.Builder {
 	b := ctrl.NewControllerManagedBy(mgr).For(obj).Named(name).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency})
 	for _, o := range owned {
 		b = b.Owns(o)
+		if gvk, err := apiutil.GVKForObject(o, mgr.GetScheme()); err == nil {
+			b = b.Watches(o, ForgetOnDelete(applier, gvk.GroupKind()))
+		}
 	}
 	return b
+}
+
+// ForgetOnDelete returns a handler that enqueues nothing and tells applier to forget each deleted object of kind gk.
+func ForgetOnDelete(applier *apply.Applier, gk schema.GroupKind) handler.EventHandler {
+	return handler.Funcs{
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			applier.ForgetDeleted(gk, e.Object)
+		},
+	}
 }
 
 // NamespaceMetadata returns an empty Namespace as metadata only, to read or watch namespaces without their spec

@@ -185,7 +185,7 @@ func (r *Reconciler) Render(zt *sailv1.ZTunnel, rev *sailv1.IstioRevision) ([]*u
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.base = lifecycle.NewReconciler[*sailv1.ZTunnel](r, &lifecycle.Lifecycle{Client: r.Client, Scheme: r.Scheme,
 		Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer})
-	return lifecycle.NewBuilder(mgr, &sailv1.ZTunnel{}, "ztunnel", 1, OwnedTypes(r.Scheme, r.Versions)...).
+	return lifecycle.NewBuilder(mgr, r.Applier, &sailv1.ZTunnel{}, "ztunnel", 1, OwnedTypes(r.Scheme, r.Versions)...).
 		WatchesMetadata(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.inNamespace)).
 		Watches(&sailv1.Istio{}, handler.EnqueueRequestsFromMapFunc(r.targeting)).
 		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.targeting)).

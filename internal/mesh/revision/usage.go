@@ -31,6 +31,9 @@ const (
 	LabelGatewayManaged = "gateway.istio.io/managed"
 	// ManagedByMesh is the value of LabelGatewayManaged on pods istiod deploys.
 	ManagedByMesh = "istio.io-mesh-controller"
+	// LabelMigrationOptOut, set to "disabled" on a namespace or in a workload's pod template labels, keeps Sail
+	// from relabelling that namespace or restarting those workloads.
+	LabelMigrationOptOut = "sailoperator.io/workload-migration"
 )
 
 // Index names of the operator's cache.
@@ -77,21 +80,6 @@ func PodRevision(pod *corev1.Pod) string {
 		return sailv1.DefaultRevision
 	}
 	return ""
-}
-
-// TrimPod keeps only what usage tracking needs of a pod (metadata and phase), so caching every pod stays cheap.
-func TrimPod(obj any) (any, error) {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return obj, nil
-	}
-	return &corev1.Pod{
-		TypeMeta: pod.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID,
-			ResourceVersion: pod.ResourceVersion, Labels: pod.Labels, Annotations: pod.Annotations,
-			DeletionTimestamp: pod.DeletionTimestamp, OwnerReferences: pod.OwnerReferences},
-		Status: corev1.PodStatus{Phase: pod.Status.Phase},
-	}, nil
 }
 
 // IndexNamespace is the cache index function for namespaces (metadata-only objects).

@@ -55,19 +55,6 @@ func TestPodRevision(t *testing.T) {
 	}
 }
 
-func TestTrimPod_KeepsOnlyWhatUsageNeeds(t *testing.T) {
-	g := NewWithT(t)
-	in := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "n", Labels: map[string]string{"a": "b"}},
-		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1"}}
-	out, err := TrimPod(in)
-	g.Expect(err).NotTo(HaveOccurred())
-	p := out.(*corev1.Pod)
-	g.Expect(p.Spec.Containers).To(BeEmpty())
-	g.Expect(p.Status).To(Equal(corev1.PodStatus{Phase: corev1.PodRunning}))
-	g.Expect(p.Labels).To(Equal(in.Labels))
-}
-
 func TestPruneAfter(t *testing.T) {
 	g := NewWithT(t)
 	now := time.Now()
