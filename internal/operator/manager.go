@@ -66,18 +66,12 @@ func CacheOptions() cache.Options {
 			&sailv1.IstioRevisionTag{}: {Label: labels.Everything()},
 			&sailv1.IstioCNI{}:         {Label: labels.Everything()},
 			&sailv1.ZTunnel{}:          {Label: labels.Everything()},
-			nsMeta:                     {Label: labels.Everything(), Transform: stripManagedFields},
-			// Every pod, trimmed to metadata and phase, for revision usage (internal/mesh/revision).
+			// Every namespace and pod, trimmed to what revision usage and workload migration read
+			// (internal/mesh/revision: a few labels, annotations and the phase).
+			nsMeta:        {Label: labels.Everything(), Transform: revision.TrimNamespace},
 			&corev1.Pod{}: {Label: labels.Everything(), Transform: revision.TrimPod},
 		},
 	}
-}
-
-func stripManagedFields(obj any) (any, error) {
-	if o, ok := obj.(metav1.Object); ok {
-		o.SetManagedFields(nil)
-	}
-	return obj, nil
 }
 
 // Operator is a configured manager with Sail's controllers.

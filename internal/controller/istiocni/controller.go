@@ -7,11 +7,8 @@ import (
 	"context"
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -124,7 +121,7 @@ func (r *Reconciler) Render(cni *sailv1.IstioCNI) ([]*unstructured.Unstructured,
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.base = lifecycle.NewReconciler[*sailv1.IstioCNI](r, &lifecycle.Lifecycle{Client: r.Client, Scheme: r.Scheme,
 		Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer})
-	return lifecycle.NewBuilder(mgr, &sailv1.IstioCNI{}, "istiocni", 1, OwnedTypes()...).
+	return lifecycle.NewBuilder(mgr, r.Applier, &sailv1.IstioCNI{}, "istiocni", 1, OwnedTypes(r.Scheme, r.Versions)...).
 		WatchesMetadata(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.inNamespace)).
 		Complete(r)
 }
@@ -137,11 +134,9 @@ func (r *Reconciler) inNamespace(ctx context.Context, ns client.Object) []reconc
 	return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(cni)}}
 }
 
-// OwnedTypes lists the kinds of the cni chart that are watched. ResourceQuotas and NetworkAttachmentDefinitions
-// (rendered only on request, or with Multus) are applied and pruned but not watched.
-func OwnedTypes() []client.Object {
-	return []client.Object{
-		&appsv1.DaemonSet{}, &corev1.ServiceAccount{}, &corev1.ConfigMap{},
-		&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{}, &networkingv1.NetworkPolicy{},
-	}
+// OwnedTypes lists the kinds the cni chart of the supported versions renders, to watch them. The scheme lacks
+// NetworkAttachmentDefinition (Multus, rendered only on request): it is applied and pruned but not watched.
+func OwnedTypes(scheme *runtime.Scheme, list *versions.List) []client.Object {
+	owned, _ := lifecycle.OwnedTypes(scheme, list, []string{versions.ChartCNI})
+	return owned
 }

@@ -9,15 +9,10 @@ import (
 	"fmt"
 	"sync"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -200,28 +195,6 @@ func (r *Reconciler) Render(rev *sailv1.IstioRevision) ([]*unstructured.Unstruct
 	return objs, nil
 }
 
-// setInUse sets the InUse condition from the cache's usage indexes; when usage cannot be read it is Unknown, which
-// keeps the revision from being pruned. A revision that handed its name over to a tag is used only by the pods it
-// injected: the namespaces that select the name are the tag's.
-func setInUse(ctx context.Context, reader client.Reader, rev *sailv1.IstioRevision, handedOver bool) {
-	var usage revision.Usage
-	names := []string{rev.Name}
-	if handedOver {
-		names = nil
-	}
-	tags, err := revisiontags.TagsOf(ctx, reader, rev.Name)
-	if err == nil {
-		// A revision is also in use through the tags that point at it.
-		usage, err = revision.Of(ctx, reader, append(names, tags...)...)
-	}
-	if err == nil && handedOver {
-		var pods []corev1.Pod
-		pods, err = revision.Pods(ctx, reader, rev.Name)
-		usage.Pods += len(pods)
-	}
-	revision.SetInUse(&rev.Status.Conditions, rev.Generation, usage, err, "revision", ".")
-}
-
 // SetupWithManager registers the controller, its watches on owned objects and the namespace index.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	r.base = lifecycle.NewReconciler[*sailv1.IstioRevision](r, &lifecycle.Lifecycle{Client: r.Client, Scheme: r.Scheme,
@@ -230,11 +203,16 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		func(o client.Object) []string { return []string{o.(*sailv1.IstioRevision).Spec.Namespace} }); err != nil {
 		return err
 	}
-	b := lifecycle.NewBuilder(mgr, &sailv1.IstioRevision{}, "istiorevision", concurrency, OwnedTypes()...).
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sailv1.IstioRevision{}, revision.IndexValueTag,
+		revision.IndexValueTags); err != nil {
+		return err
+	}
+	b := lifecycle.NewBuilder(mgr, r.Applier, &sailv1.IstioRevision{}, "istiorevision", concurrency, OwnedTypes(r.Scheme, r.Versions)...).
 		WatchesMetadata(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.revisionsInNamespace))
 	// Usage: a namespace or pod that starts or stops selecting a revision re-evaluates that revision's InUse
 	// condition (the revision's charts are neither rendered nor applied again: its spec did not change).
-	b = lifecycle.WatchUsage(b)
+	b = lifecycle.WatchUsage(b, r.declaringTag)
+	b = watchUsageSources(b, r.Client)
 	// Dependencies: an IstioCNI or ZTunnel that appears, goes or changes readiness re-evaluates every revision's
 	// DependenciesHealthy condition (status only: the revisions' specs did not change, so nothing is rendered).
 	b = dependencies.Watch(b, r.Client)
@@ -259,13 +237,10 @@ func (r *Reconciler) revisionsInNamespace(ctx context.Context, o client.Object) 
 	return out
 }
 
-// OwnedTypes lists the kinds of the istiod and base charts that are watched, so that a change or deletion of one
-// brings the owning revision back to repair it.
-func OwnedTypes() []client.Object {
-	return []client.Object{
-		&appsv1.Deployment{}, &corev1.Service{}, &corev1.ServiceAccount{}, &corev1.ConfigMap{},
-		&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{}, &rbacv1.Role{}, &rbacv1.RoleBinding{},
-		&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{},
-		&policyv1.PodDisruptionBudget{}, &autoscalingv2.HorizontalPodAutoscaler{},
-	}
+// OwnedTypes lists the kinds the istiod and base charts of the supported versions render (Istio's CRDs aside,
+// which the CRD installer handles), so that a change or deletion of one brings the owning revision back to
+// repair it.
+func OwnedTypes(scheme *runtime.Scheme, list *versions.List) []client.Object {
+	owned, _ := lifecycle.OwnedTypes(scheme, list, []string{versions.ChartIstiod, versions.ChartBase}, "CustomResourceDefinition")
+	return owned
 }

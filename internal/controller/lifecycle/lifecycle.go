@@ -103,6 +103,16 @@ func (l *Lifecycle) Desired(obj client.Object, key, namespace string, render Ren
 	return objs, "", nil
 }
 
+// Forget drops the desired objects cached for the resource called name (call when it is gone).
+func (l *Lifecycle) Forget(name string) { l.prepared.Delete(name) }
+
+// Cached returns how many resources have desired objects cached.
+func (l *Lifecycle) Cached() int {
+	n := 0
+	l.prepared.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
 // ApplyAndPrune applies objs and deletes the objects the inventory (inv, a field of obj's status) lists that are
 // no longer desired. New objects are recorded in the inventory before they are created, so a crash in between
 // cannot leak them; on return *inv lists what exists (what is desired plus what could not be pruned). what

@@ -161,3 +161,26 @@ func TestSoonest(t *testing.T) {
 	g.Expect(soonest(one, two)).To(Equal(one))
 	g.Expect(soonest(none, none)).To(Equal(none))
 }
+
+// TestReconciler_ForgetsAResourceWhoseFinalizerWasRemovedByHand checks that the desired objects cached for a
+// resource are dropped when it is gone without Finalize having run (its finalizer removed by hand).
+func TestReconciler_ForgetsAResourceWhoseFinalizerWasRemovedByHand(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	kind := &testKind{resolve: func(context.Context, *Scope[*sailv1.IstioCNI]) (Plan, error) {
+		return Plan{Applied: "test v1", Namespace: "ns",
+			Render: func() ([]*unstructured.Unstructured, error) { return nil, nil }}, nil
+	}}
+	r, c := startReconciler(t, kind)
+	cni, err := reconcileDefault(r, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(r.lc.Cached()).To(Equal(1))
+
+	patch := client.MergeFrom(cni.DeepCopy())
+	cni.Finalizers = nil
+	g.Expect(c.Patch(ctx, cni, patch)).To(Succeed())
+	g.Expect(c.Delete(ctx, cni)).To(Succeed())
+	_, err = r.Reconcile(ctx, reconcile.Request{NamespacedName: client.ObjectKey{Name: "default"}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(r.lc.Cached()).To(BeZero(), "nothing stays cached for a resource that is gone")
+}

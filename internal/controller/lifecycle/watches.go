@@ -5,28 +5,44 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/sail-mesh/sail/internal/mesh/revision"
+	"github.com/sail-mesh/sail/internal/pipeline/apply"
 )
 
 // NewBuilder returns the builder of a controller named name for the kind of obj, reconciling concurrency
 // resources at a time and watching the objects of the owned kinds they control (a change or deletion of one
-// brings its owner back to repair it).
-func NewBuilder(mgr ctrl.Manager, obj client.Object, name string, concurrency int, owned ...client.Object) *builder.Builder {
+// brings its owner back to repair it). A deleted object of an owned kind is also forgotten by applier, so that
+// what it remembers shrinks with what exists (see apply.Applier.ForgetDeleted).
+func NewBuilder(mgr ctrl.Manager, applier *apply.Applier, obj client.Object, name string, concurrency int, owned ...client.Object) *builder.Builder {
 	b := ctrl.NewControllerManagedBy(mgr).For(obj).Named(name).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency})
 	for _, o := range owned {
 		b = b.Owns(o)
+		if gvk, err := apiutil.GVKForObject(o, mgr.GetScheme()); err == nil {
+			b = b.Watches(o, ForgetOnDelete(applier, gvk.GroupKind()))
+		}
 	}
 	return b
+}
+
+// ForgetOnDelete returns a handler that enqueues nothing and tells applier to forget each deleted object of kind gk.
+func ForgetOnDelete(applier *apply.Applier, gk schema.GroupKind) handler.EventHandler {
+	return handler.Funcs{
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			applier.ForgetDeleted(gk, e.Object)
+		},
+	}
 }
 
 // NamespaceMetadata returns an empty Namespace as metadata only, to read or watch namespaces without their spec
@@ -38,40 +54,51 @@ func NamespaceMetadata() *metav1.PartialObjectMetadata {
 }
 
 // WatchUsage adds to b the watches of the namespaces and pods that select a revision (or tag) by name: the
-// resource they name is enqueued when they start or stop selecting it.
-func WatchUsage(b *builder.Builder) *builder.Builder {
+// resource they name is enqueued when they start or stop selecting it, and with resolve (optional) also the
+// resources resolve returns for that name (e.g. the revisions whose values declare it as a tag).
+func WatchUsage(b *builder.Builder, resolve ...Resolve) *builder.Builder {
 	b = b.WatchesMetadata(NamespaceMetadata(), EnqueueByName(func(o client.Object) string {
 		return revision.NamespaceRevision(o.GetLabels())
-	}))
+	}, resolve...))
 	return b.Watches(&corev1.Pod{}, EnqueueByName(func(o client.Object) string {
 		if pod, ok := o.(*corev1.Pod); ok {
 			return revision.PodRevision(pod)
 		}
 		return ""
-	}))
+	}, resolve...))
 }
+
+// Resolve maps a name an object selects to more names of resources to enqueue.
+type Resolve func(ctx context.Context, name string) []string
 
 // EnqueueByName returns a handler that enqueues the resource nameOf names for an object when the object appears
 // or goes, and both the old and the new one when an update changes the name; other updates and an empty name
-// enqueue nothing. Names that are not resources of the controller's kind are dropped by its Reconcile.
-func EnqueueByName(nameOf func(client.Object) string) handler.EventHandler {
-	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], name string) {
-		if name != "" {
-			q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
+// enqueue nothing. Each resolve adds the names it maps an enqueued name to. Names that are not resources of the
+// controller's kind are dropped by its Reconcile.
+func EnqueueByName(nameOf func(client.Object) string, resolve ...Resolve) handler.EventHandler {
+	enqueue := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], name string) {
+		if name == "" {
+			return
+		}
+		q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
+		for _, r := range resolve {
+			for _, more := range r(ctx, name) {
+				q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: more}})
+			}
 		}
 	}
 	return handler.Funcs{
-		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(q, nameOf(e.Object))
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, nameOf(e.Object))
 		},
-		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			if before, after := nameOf(e.ObjectOld), nameOf(e.ObjectNew); before != after {
-				enqueue(q, before)
-				enqueue(q, after)
+				enqueue(ctx, q, before)
+				enqueue(ctx, q, after)
 			}
 		},
-		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(q, nameOf(e.Object))
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q, nameOf(e.Object))
 		},
 	}
 }

@@ -310,7 +310,7 @@ func State(conds []metav1.Condition) sailv1.LifecycleState {
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.base = lifecycle.NewReconciler[*sailv1.IstioRevisionTag](r, &lifecycle.Lifecycle{Client: r.Client,
 		Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer})
-	b := lifecycle.NewBuilder(mgr, &sailv1.IstioRevisionTag{}, "istiorevisiontag", 1,
+	b := lifecycle.NewBuilder(mgr, r.Applier, &sailv1.IstioRevisionTag{}, "istiorevisiontag", 1,
 		&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{},
 		&corev1.Service{}).
 		Watches(&sailv1.Istio{}, handler.EnqueueRequestsFromMapFunc(r.tagsFor)).

@@ -9,13 +9,10 @@ import (
 	"errors"
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -188,7 +185,7 @@ func (r *Reconciler) Render(zt *sailv1.ZTunnel, rev *sailv1.IstioRevision) ([]*u
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.base = lifecycle.NewReconciler[*sailv1.ZTunnel](r, &lifecycle.Lifecycle{Client: r.Client, Scheme: r.Scheme,
 		Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer})
-	return lifecycle.NewBuilder(mgr, &sailv1.ZTunnel{}, "ztunnel", 1, OwnedTypes()...).
+	return lifecycle.NewBuilder(mgr, r.Applier, &sailv1.ZTunnel{}, "ztunnel", 1, OwnedTypes(r.Scheme, r.Versions)...).
 		WatchesMetadata(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.inNamespace)).
 		Watches(&sailv1.Istio{}, handler.EnqueueRequestsFromMapFunc(r.targeting)).
 		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.targeting)).
@@ -233,11 +230,8 @@ func (r *Reconciler) targeting(ctx context.Context, o client.Object) []reconcile
 	return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(zt)}}
 }
 
-// OwnedTypes lists the kinds of the ztunnel chart that are watched. ResourceQuotas (rendered only on request)
-// are applied and pruned but not watched.
-func OwnedTypes() []client.Object {
-	return []client.Object{
-		&appsv1.DaemonSet{}, &corev1.ServiceAccount{},
-		&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{}, &networkingv1.NetworkPolicy{},
-	}
+// OwnedTypes lists the kinds the ztunnel chart of the supported versions renders, to watch them.
+func OwnedTypes(scheme *runtime.Scheme, list *versions.List) []client.Object {
+	owned, _ := lifecycle.OwnedTypes(scheme, list, []string{versions.ChartZTunnel})
+	return owned
 }

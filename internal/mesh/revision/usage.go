@@ -5,6 +5,7 @@ package revision
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +25,15 @@ const (
 	LabelInjection = "istio-injection"
 	// LabelSidecarInject=true on a pod asks for injection by the default revision.
 	LabelSidecarInject = "sidecar.istio.io/inject"
+	// LabelGatewayManaged=ManagedByMesh marks the pods of waypoints and gateways that istiod deploys itself: they
+	// opt out of injection (sidecar.istio.io/inject=false) but run the proxy of the revision their istio.io/rev
+	// label names.
+	LabelGatewayManaged = "gateway.istio.io/managed"
+	// ManagedByMesh is the value of LabelGatewayManaged on pods istiod deploys.
+	ManagedByMesh = "istio.io-mesh-controller"
+	// LabelMigrationOptOut, set to "disabled" on a namespace or in a workload's pod template labels, keeps Sail
+	// from relabelling that namespace or restarting those workloads.
+	LabelMigrationOptOut = "sailoperator.io/workload-migration"
 )
 
 // Index names of the operator's cache.
@@ -48,7 +58,10 @@ func NamespaceRevision(labels map[string]string) string {
 
 // PodRevision returns the revision a pod uses: the istio.io/rev annotation injection wrote, else (unless the pod
 // opted out with sidecar.istio.io/inject=false) its own istio.io/rev label, else the default revision when it asks
-// for injection; "" for none. Pods that have completed use nothing.
+// for injection; "" for none. The waypoints and gateways istiod deploys (gateway.istio.io/managed=
+// istio.io-mesh-controller) opt out of injection yet run their revision's proxy: their istio.io/rev label counts
+// (the default revision without one). Gateways injected with the gateway template count like any injected pod.
+// Pods that have completed use nothing.
 func PodRevision(pod *corev1.Pod) string {
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return ""
@@ -56,31 +69,17 @@ func PodRevision(pod *corev1.Pod) string {
 	if rev := pod.Annotations[LabelRev]; rev != "" {
 		return rev
 	}
-	if pod.Labels[LabelSidecarInject] == "false" {
+	managed := pod.Labels[LabelGatewayManaged] == ManagedByMesh
+	if pod.Labels[LabelSidecarInject] == "false" && !managed {
 		return "" // opted out of injection, e.g. istiod's own pods, which carry their revision's label
 	}
 	if rev := pod.Labels[LabelRev]; rev != "" {
 		return rev
 	}
-	if pod.Labels[LabelSidecarInject] == "true" {
+	if pod.Labels[LabelSidecarInject] == "true" || managed {
 		return sailv1.DefaultRevision
 	}
 	return ""
-}
-
-// TrimPod keeps only what usage tracking needs of a pod (metadata and phase), so caching every pod stays cheap.
-func TrimPod(obj any) (any, error) {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return obj, nil
-	}
-	return &corev1.Pod{
-		TypeMeta: pod.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID,
-			ResourceVersion: pod.ResourceVersion, Labels: pod.Labels, Annotations: pod.Annotations,
-			DeletionTimestamp: pod.DeletionTimestamp, OwnerReferences: pod.OwnerReferences},
-		Status: corev1.PodStatus{Phase: pod.Status.Phase},
-	}, nil
 }
 
 // IndexNamespace is the cache index function for namespaces (metadata-only objects).
@@ -105,26 +104,37 @@ func IndexPod(o client.Object) []string {
 
 // Usage says whether anything uses a revision, and what.
 type Usage struct {
-	// Namespaces and Pods count what selects the revision.
+	// Namespaces and Pods count what selects the revision (by its name, a tag that points at it, or a tag its
+	// values declare).
 	Namespaces, Pods int
+	// ZTunnel tells whether the ZTunnel's targetRef names the revision.
+	ZTunnel bool
 }
 
 // InUse tells whether anything uses the revision.
-func (u Usage) InUse() bool { return u.Namespaces+u.Pods > 0 }
+func (u Usage) InUse() bool { return u.Namespaces+u.Pods > 0 || u.ZTunnel }
 
 // String describes the usage for condition messages. It names the number of namespaces but not of pods, so that
 // pods coming and going do not rewrite the condition (and send a write request) each time.
 func (u Usage) String() string {
-	switch {
-	case u.Namespaces > 0 && u.Pods > 0:
-		return fmt.Sprintf("%d namespaces select this revision and pods use it", u.Namespaces)
-	case u.Namespaces > 0:
-		return fmt.Sprintf("%d namespaces select this revision", u.Namespaces)
-	case u.Pods > 0:
-		return "Pods use this revision"
-	default:
+	var parts []string
+	if u.Namespaces > 0 {
+		parts = append(parts, fmt.Sprintf("%d namespaces select this revision", u.Namespaces))
+	}
+	if u.Pods > 0 {
+		parts = append(parts, "pods use it")
+	}
+	if u.ZTunnel {
+		parts = append(parts, "the ZTunnel targets it")
+	}
+	if len(parts) == 0 {
 		return "Nothing uses this revision"
 	}
+	msg := strings.Join(parts, " and ")
+	if u.Namespaces == 0 {
+		msg = strings.Replace(msg, " it", " this revision", 1)
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:]
 }
 
 // Of counts, from the cache's indexes, what uses the revision named rev (or any of its names, e.g. tags).
@@ -188,7 +198,7 @@ func PruneAfter(rev *sailv1.IstioRevision, inactiveSince time.Time, grace time.D
 
 // InUse condition reasons.
 const (
-	// ReasonReferencedByWorkloads: namespaces or pods select the revision or tag.
+	// ReasonReferencedByWorkloads: namespaces, pods or the ZTunnel use the revision or tag.
 	ReasonReferencedByWorkloads = "ReferencedByWorkloads"
 	// ReasonNotReferenced: nothing selects the revision or tag.
 	ReasonNotReferenced = "NotReferenced"
@@ -206,6 +216,6 @@ func SetInUse(conds *[]metav1.Condition, generation int64, usage Usage, err erro
 			usage.String()+inUseSuffix)
 	default:
 		status.Set(conds, generation, sailv1.ConditionInUse, metav1.ConditionFalse, ReasonNotReferenced,
-			"No namespace or pod uses this "+subject+".")
+			"No namespace, pod or ZTunnel uses this "+subject+".")
 	}
 }

@@ -41,23 +41,18 @@ func TestPodRevision(t *testing.T) {
 		"inject=true means the default":         {pod(corev1.PodPending, map[string]string{"sidecar.istio.io/inject": "true"}, nil), "default"},
 		"a completed pod uses nothing":          {pod(corev1.PodSucceeded, nil, map[string]string{"istio.io/rev": "b"}), ""},
 		"a failed pod uses nothing":             {pod(corev1.PodFailed, nil, map[string]string{"istio.io/rev": "b"}), ""},
+		"a gateway pod injected with the gateway template uses its revision label": {pod(corev1.PodRunning,
+			map[string]string{"istio.io/rev": "a", "sidecar.istio.io/inject": "true"}, map[string]string{"inject.istio.io/templates": "gateway"}), "a"},
+		"a gateway pod without a revision label asks for the default revision": {pod(corev1.PodRunning,
+			map[string]string{"sidecar.istio.io/inject": "true"}, map[string]string{"inject.istio.io/templates": "gateway"}), "default"},
+		"a waypoint istiod deployed uses its revision although it opted out of injection": {pod(corev1.PodRunning,
+			map[string]string{"istio.io/rev": "a", "sidecar.istio.io/inject": "false", "gateway.istio.io/managed": "istio.io-mesh-controller"}, nil), "a"},
+		"a gateway istiod deployed without a revision label uses the default revision": {pod(corev1.PodRunning,
+			map[string]string{"sidecar.istio.io/inject": "false", "gateway.istio.io/managed": "istio.io-mesh-controller"}, nil), "default"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) { NewWithT(t).Expect(PodRevision(tc.pod)).To(Equal(tc.want)) })
 	}
-}
-
-func TestTrimPod_KeepsOnlyWhatUsageNeeds(t *testing.T) {
-	g := NewWithT(t)
-	in := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "n", Labels: map[string]string{"a": "b"}},
-		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1"}}
-	out, err := TrimPod(in)
-	g.Expect(err).NotTo(HaveOccurred())
-	p := out.(*corev1.Pod)
-	g.Expect(p.Spec.Containers).To(BeEmpty())
-	g.Expect(p.Status).To(Equal(corev1.PodStatus{Phase: corev1.PodRunning}))
-	g.Expect(p.Labels).To(Equal(in.Labels))
 }
 
 func TestPruneAfter(t *testing.T) {

@@ -64,6 +64,8 @@ func (m *Migrator) plan(ctx context.Context, active string, old []string) (Plan,
 		return Plan{}, err
 	}
 	labelsOf := m.namespaceLabels(ctx)
+	seen := map[types.UID]bool{}
+	deploymentOf := m.deploymentOf(ctx, seen)
 	var planned []Pod
 	for _, name := range old {
 		pods, err := revision.Pods(ctx, m.Client, name)
@@ -75,13 +77,16 @@ func (m *Migrator) plan(ctx context.Context, active string, old []string) (Plan,
 			if err != nil {
 				return Plan{}, err
 			}
-			owner, err := OwnerOf(&pods[i], m.deploymentOf(ctx))
+			owner, err := OwnerOf(&pods[i], deploymentOf)
 			if err != nil {
 				return Plan{}, err
 			}
 			planned = append(planned, Pod{Pod: &pods[i], NamespaceLabels: labels, Owner: owner})
 		}
 	}
+	// Only the ReplicaSets of pods still on an old revision are remembered: the others were deleted or
+	// migrated, and a migration that completes forgets them all.
+	m.deployments.retain(seen)
 	return MakePlan(planned, active, resolve), nil
 }
 
@@ -122,9 +127,11 @@ func (m *Migrator) namespaceLabels(ctx context.Context) func(namespace string) (
 	}
 }
 
-// deploymentOf returns a lookup of the Deployment that owns a ReplicaSet, remembered by ReplicaSet UID.
-func (m *Migrator) deploymentOf(ctx context.Context) func(namespace, name string, uid types.UID) (string, error) {
+// deploymentOf returns a lookup of the Deployment that owns a ReplicaSet, remembered by ReplicaSet UID; it
+// records in seen each ReplicaSet it was asked about.
+func (m *Migrator) deploymentOf(ctx context.Context, seen map[types.UID]bool) func(namespace, name string, uid types.UID) (string, error) {
 	return func(namespace, name string, uid types.UID) (string, error) {
+		seen[uid] = true
 		if owner, ok := m.deployments.get(uid); ok {
 			return owner, nil
 		}
@@ -156,6 +163,23 @@ func (c *ownerCache) get(uid types.UID) (string, bool) {
 	defer c.mu.Unlock()
 	owner, ok := c.owners[uid]
 	return owner, ok
+}
+
+// retain forgets every ReplicaSet not in keep.
+func (c *ownerCache) retain(keep map[types.UID]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for uid := range c.owners {
+		if !keep[uid] {
+			delete(c.owners, uid)
+		}
+	}
+}
+
+func (c *ownerCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.owners)
 }
 
 func (c *ownerCache) put(uid types.UID, owner string) {

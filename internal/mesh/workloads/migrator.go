@@ -38,6 +38,10 @@ type Migrator struct {
 	restarts    atomic.Int64
 }
 
+// RememberedReplicaSets returns how many ReplicaSets' Deployments the migrator remembers: those of the pods on an
+// old revision when it last planned.
+func (m *Migrator) RememberedReplicaSets() int { return m.deployments.len() }
+
 // Restarts returns how many workload restarts the migrator has requested.
 func (m *Migrator) Restarts() int64 { return m.restarts.Load() }
 

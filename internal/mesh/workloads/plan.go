@@ -13,7 +13,7 @@ import (
 
 // LabelOptOut, set to "disabled" on a namespace or in a workload's pod template labels, keeps Sail from
 // relabelling that namespace or restarting those workloads.
-const LabelOptOut = "sailoperator.io/workload-migration"
+const LabelOptOut = revision.LabelMigrationOptOut
 
 // AnnotationMigratedTo is written into a workload's pod template to restart it onto a revision; its value is the
 // revision's name, so writing it again for the same revision restarts nothing.

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -309,6 +310,25 @@ func (a *Applier) Forget(ids ...string) {
 	for _, id := range ids {
 		delete(a.applied, id)
 	}
+}
+
+// ForgetDeleted drops what the Applier remembers about a deleted object of kind gk (whoever deleted it: a user,
+// or the garbage collector after its owner went, also when the owner's finalizer was removed by hand), unless
+// what it remembers is of a newer object of the same name.
+func (a *Applier) ForgetDeleted(gk schema.GroupKind, obj metav1.Object) {
+	id := obj.GetNamespace() + "_" + obj.GetName() + "_" + gk.Group + "_" + gk.Kind
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if rec, ok := a.applied[id]; ok && (rec.uid == "" || rec.uid == obj.GetUID()) {
+		delete(a.applied, id)
+	}
+}
+
+// Remembered returns how many objects the Applier remembers.
+func (a *Applier) Remembered() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.applied)
 }
 
 func key(u *unstructured.Unstructured) string {

@@ -1,0 +1,74 @@
+package revision
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// What the operator's cache keeps of every pod and namespace in the cluster: the labels and annotations that
+// usage tracking and workload migration read. Everything else is dropped as objects enter the cache, so its size
+// grows with the number of pods and namespaces, not with what they carry.
+var (
+	// KeptPodLabels are the pod labels PodRevision and workload planning read.
+	KeptPodLabels = []string{LabelRev, LabelSidecarInject, LabelGatewayManaged, LabelMigrationOptOut}
+	// KeptPodAnnotations are the pod annotations PodRevision and workload planning read.
+	KeptPodAnnotations = []string{LabelRev, LabelSidecarInject}
+	// KeptNamespaceLabels are the namespace labels NamespaceRevision and workload migration read.
+	KeptNamespaceLabels = []string{LabelRev, LabelInjection, LabelMigrationOptOut}
+)
+
+// TrimPod is the cache transform of pods: it keeps the name, namespace, UID, resource version, deletion
+// timestamp, the kept labels and annotations, the controller owner reference and the phase.
+func TrimPod(obj any) (any, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	return &corev1.Pod{
+		TypeMeta: pod.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID,
+			ResourceVersion: pod.ResourceVersion, DeletionTimestamp: pod.DeletionTimestamp,
+			Labels: keep(pod.Labels, KeptPodLabels), Annotations: keep(pod.Annotations, KeptPodAnnotations),
+			OwnerReferences: controllerRef(pod.OwnerReferences)},
+		Status: corev1.PodStatus{Phase: pod.Status.Phase},
+	}, nil
+}
+
+// TrimNamespace is the cache transform of namespaces (metadata only): it keeps the name, UID, resource version,
+// deletion timestamp and the kept labels.
+func TrimNamespace(obj any) (any, error) {
+	ns, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil
+	}
+	return &metav1.PartialObjectMetadata{
+		TypeMeta: ns.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Name: ns.Name, UID: ns.UID, ResourceVersion: ns.ResourceVersion,
+			DeletionTimestamp: ns.DeletionTimestamp, Labels: keep(ns.Labels, KeptNamespaceLabels)},
+	}, nil
+}
+
+// keep returns the entries of m under keys, nil when there are none.
+func keep(m map[string]string, keys []string) map[string]string {
+	var out map[string]string
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			if out == nil {
+				out = make(map[string]string, len(keys))
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// controllerRef returns the controller owner reference alone, without what usage does not read.
+func controllerRef(refs []metav1.OwnerReference) []metav1.OwnerReference {
+	for _, ref := range refs {
+		if ref.Controller != nil && *ref.Controller {
+			return []metav1.OwnerReference{{APIVersion: ref.APIVersion, Kind: ref.Kind, Name: ref.Name, UID: ref.UID,
+				Controller: ref.Controller}}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package revision
+
+import (
+	"testing"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+func TestTrimPod_KeepsOnlyWhatUsageNeeds(t *testing.T) {
+	g := NewWithT(t)
+	now := metav1.Now()
+	in := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "n", UID: "u", ResourceVersion: "7", DeletionTimestamp: &now,
+			Labels: map[string]string{"app": "big", "pod-template-hash": "x", "istio.io/rev": "r", "sidecar.istio.io/inject": "true",
+				"gateway.istio.io/managed": "istio.io-mesh-controller", "sailoperator.io/workload-migration": "disabled"},
+			Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": "{...}", "istio.io/rev": "r",
+				"sidecar.istio.io/status": "{...}", "sidecar.istio.io/inject": "false"},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}},
+			Finalizers:    []string{"f"},
+			OwnerReferences: []metav1.OwnerReference{{Kind: "Other", Name: "o"},
+				{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", UID: "rsu", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
+		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1"},
+	}
+	out, err := TrimPod(in)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(Equal(&corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "n", UID: "u", ResourceVersion: "7", DeletionTimestamp: &now,
+			Labels: map[string]string{"istio.io/rev": "r", "sidecar.istio.io/inject": "true",
+				"gateway.istio.io/managed": "istio.io-mesh-controller", "sailoperator.io/workload-migration": "disabled"},
+			Annotations:     map[string]string{"istio.io/rev": "r", "sidecar.istio.io/inject": "false"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", UID: "rsu", Controller: ptr.To(true)}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning},
+	}), "only what PodRevision and workload planning read is kept")
+	g.Expect(PodRevision(out.(*corev1.Pod))).To(Equal(PodRevision(in)), "trimming does not change the revision a pod uses")
+
+	bare, _ := TrimPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"app": "x"}}})
+	g.Expect(bare.(*corev1.Pod).Labels).To(BeNil(), "a pod with nothing to keep keeps no map")
+}
+
+func TestTrimNamespace_KeepsOnlyWhatUsageNeeds(t *testing.T) {
+	g := NewWithT(t)
+	in := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "ns", UID: "u", ResourceVersion: "3",
+		Labels: map[string]string{"kubernetes.io/metadata.name": "ns", "istio.io/rev": "r", "istio-injection": "enabled",
+			"sailoperator.io/workload-migration": "disabled", "team": "a"},
+		Annotations:   map[string]string{"openshift.io/sa.scc.uid-range": "1/2"},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}}
+	out, err := TrimNamespace(in)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(Equal(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "ns", UID: "u", ResourceVersion: "3",
+		Labels: map[string]string{"istio.io/rev": "r", "istio-injection": "enabled", "sailoperator.io/workload-migration": "disabled"}}}))
+}
