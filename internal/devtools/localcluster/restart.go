@@ -19,6 +19,9 @@ const (
 	ComponentAPIServer = "kube-apiserver"
 )
 
+// restartGrace is how long a restarted component may take to shut down before it is killed.
+const restartGrace = 3 * time.Second
+
 // component is how a running component process was started, read from /proc, so it can be started again as it was.
 type component struct {
 	name string
@@ -27,7 +30,7 @@ type component struct {
 	dir  string
 }
 
-// RestartControlPlane stops the API server and etcd (SIGTERM, SIGKILL after 10 s), starts them again with the same
+// RestartControlPlane stops the API server and etcd (SIGTERM, SIGKILL after 3 s), starts them again with the same
 // command lines, data and ports, and waits until the API server is ready. Clients see their connections drop and
 // requests fail meanwhile, as in a control-plane upgrade; the controller-manager, scheduler and kwok keep running.
 func (c *Cluster) RestartControlPlane(ctx context.Context) error {
@@ -77,7 +80,7 @@ func (c *Cluster) stopComponent(ctx context.Context, name string) (component, er
 	if err != nil {
 		return component{}, err
 	}
-	if err := killAll(ctx, []int{pid}); err != nil {
+	if err := killWithin(ctx, []int{pid}, restartGrace); err != nil {
 		return component{}, err
 	}
 	return comp, nil
