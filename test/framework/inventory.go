@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
@@ -17,15 +19,18 @@ import (
 	"github.com/sail-mesh/sail/internal/pipeline/objectid"
 )
 
-// ManagedObjects returns every live object labelled as applied by Sail for an owner (sailoperator.io/owner-kind),
+// ManagedObjects returns every live object labelled as applied by Sail for an owner (sailoperator.io/owner-kind)
+// and controlled by one of Sail's kinds,
 // by ID (namespace_name_group_kind), mapped to its owner as "<Kind>/<name>". It lists every kind the API server
 // serves, so that a leaked object of a kind nobody thought of is found too.
 func (c *Cluster) ManagedObjects(ctx context.Context) (map[string]string, error) {
-	dc, err := discovery.NewDiscoveryClientForConfig(c.Config)
+	cfg := rest.CopyConfig(c.Config)
+	cfg.WarningHandler = rest.NoWarnings{} // listing every kind lists deprecated ones too
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	dyn, err := dynamic.NewForConfig(c.Config)
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -41,10 +46,19 @@ func (c *Cluster) ManagedObjects(ctx context.Context) (map[string]string, error)
 		}
 		for i := range items.Items {
 			u := &items.Items[i]
+			if !controlledBySail(u) {
+				continue // a copy of Sail's labels by another controller (Endpoints, EndpointSlices of a Service)
+			}
 			out[objectid.ID(u)] = u.GetLabels()[apply.LabelOwnerKind] + "/" + u.GetLabels()[apply.LabelOwnerName]
 		}
 	}
 	return out, nil
+}
+
+// controlledBySail reports whether the object's controller is one of Sail's kinds, as for everything Sail applies.
+func controlledBySail(u *unstructured.Unstructured) bool {
+	ref := metav1.GetControllerOf(u)
+	return ref != nil && strings.HasPrefix(ref.APIVersion, sailv1.GroupVersion.Group+"/")
 }
 
 // listable returns the resources (not subresources) of lists that can be listed, events excepted.
