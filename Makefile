@@ -12,6 +12,8 @@ LDFLAGS := -X github.com/sail-mesh/sail/internal/operator.Version=$(VERSION) -X 
 	-X github.com/sail-mesh/sail/internal/cli/sailctl.Version=$(VERSION) -X github.com/sail-mesh/sail/internal/cli/sailctl.Commit=$(COMMIT)
 API_FILES := $(wildcard api/v1/*_types.go)
 export KUBEBUILDER_ASSETS := $(BIN)
+# Kill points of `make reliability` (the suite runs 5 in `make test`).
+SAIL_KILL_POINTS ?= 20
 
 .PHONY: help
 help: ## Show this help.
@@ -24,8 +26,21 @@ run: tools build ## Start a local cluster (unless KUBECONFIG is set), the operat
 	hack/run.sh
 
 .PHONY: test
-test: tools istio-tools resources verify-gen ## Run every test: unit, controller (envtest) and end-to-end (kwok cluster).
+test: tools istio-tools resources verify-gen ## Run every test: unit, controller (envtest), end-to-end and reliability (kwok clusters), then test-race.
 	$(GO) test -exec $(NETNS) -count=1 -timeout 45m ./...
+	$(MAKE) test-race
+
+# The unit and controller (envtest) packages: everything but the packages that run kwok clusters and operator processes.
+RACE_PKGS = $(shell $(GO) list ./... | grep -Ev '/test/(e2e|reliability|bench)|/internal/devtools/localcluster$$')
+
+.PHONY: test-race
+test-race: tools resources ## Run the unit and controller (envtest) tests with the race detector.
+	$(GO) test -race -exec $(NETNS) -count=1 -timeout 30m $(RACE_PKGS)
+
+.PHONY: reliability
+reliability: tools istio-tools resources ## Run the reliability suite with SAIL_KILL_POINTS (default 20) kill points; SAIL_RELIABILITY_SEED replays a run.
+	@mkdir -p _output
+	SAIL_KILL_POINTS=$(SAIL_KILL_POINTS) $(GO) test -exec $(NETNS) -count=1 -timeout 30m -v ./test/reliability/ 2>&1 | tee _output/reliability.txt
 
 ##@ Build
 

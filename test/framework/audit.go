@@ -2,7 +2,9 @@ package framework
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,4 +97,56 @@ func writeOf(e auditEvent) AuditWrite {
 		}
 	}
 	return w
+}
+
+// AuditTail reads an audit log as the API server writes it: each Next returns the write requests of the user
+// agent logged since the previous call. It is how a test acts on the k-th write of the operator while it runs.
+type AuditTail struct {
+	path, agent string
+	offset      int64
+	partial     []byte
+}
+
+// NewAuditTail starts reading the audit log at path from its current end, keeping the writes of user agents
+// starting with agent.
+func NewAuditTail(path, agent string) (*AuditTail, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	return &AuditTail{path: path, agent: agent, offset: st.Size()}, nil
+}
+
+// Next returns the writes completed since the previous call (or since NewAuditTail), in log order.
+func (t *AuditTail) Next() ([]AuditWrite, error) {
+	f, err := os.Open(t.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(t.offset, 0); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	t.offset += int64(len(data))
+	data = append(t.partial, data...)
+	end := bytes.LastIndexByte(data, '\n') + 1
+	t.partial = append([]byte(nil), data[end:]...)
+	var out []AuditWrite
+	for _, line := range bytes.Split(data[:end], []byte{'\n'}) {
+		var e auditEvent
+		if json.Unmarshal(line, &e) != nil || e.Stage != "ResponseComplete" || !writeVerbs[e.Verb] || !strings.HasPrefix(e.UserAgent, t.agent) {
+			continue
+		}
+		out = append(out, writeOf(e))
+	}
+	return out, nil
+}
+
+// String describes a write as "<verb> <resource> <namespace>/<name>", for test messages.
+func (w AuditWrite) String() string {
+	return w.Verb + " " + w.Resource + " " + w.Namespace + "/" + w.Name
 }

@@ -177,6 +177,16 @@ func (o *Operator) Kill() {
 	<-o.done
 }
 
+// Running reports whether the operator process still runs (it has not exited, crashed or been killed).
+func (o *Operator) Running() bool {
+	select {
+	case <-o.done:
+		return false
+	default:
+		return true
+	}
+}
+
 // PID returns the operator's process id.
 func (o *Operator) PID() int { return o.cmd.Process.Pid }
 

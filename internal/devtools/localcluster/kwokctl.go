@@ -42,7 +42,9 @@ func (c *Cluster) createArgs(audit string, extraArgs []string) []string {
 	if audit != "" {
 		args = append(args, "--kube-audit-policy", audit)
 	}
-	for _, a := range extraArgs {
+	// One instance of each needs no leader election, and with it they exit when the API server is away for longer
+	// than the renew deadline (as during RestartControlPlane).
+	for _, a := range append([]string{"kube-controller-manager=leader-elect=false", "kube-scheduler=leader-elect=false"}, extraArgs...) {
 		args = append(args, "--extra-args", a)
 	}
 	return args

@@ -184,14 +184,17 @@ func living(pids []int) []int {
 
 // killAll sends SIGTERM to pids, waits up to 10s for them to exit, then sends
 // SIGKILL to the rest.
-func killAll(ctx context.Context, pids []int) error {
+func killAll(ctx context.Context, pids []int) error { return killWithin(ctx, pids, 10*time.Second) }
+
+// killWithin sends SIGTERM to pids, waits up to grace for them to exit, then sends SIGKILL to the rest.
+func killWithin(ctx context.Context, pids []int, grace time.Duration) error {
 	if len(pids) == 0 {
 		return nil
 	}
 	for _, p := range pids {
 		_ = syscall.Kill(p, syscall.SIGTERM)
 	}
-	alive := waitExit(ctx, pids, time.Now().Add(10*time.Second))
+	alive := waitExit(ctx, pids, time.Now().Add(grace))
 	if len(alive) == 0 {
 		return nil
 	}

@@ -1,0 +1,131 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/test/framework"
+)
+
+// churnPods is how many pods the churn creates and deletes.
+const churnPods = 200
+
+// churnWrites is what the churn may write: the revision's InUse message changes from "namespaces select this
+// revision" to "... and pods use it" when the first pod appears and back when the last goes (one status write
+// each); the pods themselves are never written to.
+const churnWrites = 2
+
+// TestWrites_NothingChangedNothingWritten installs an InPlace Istio named default, waits until the operator
+// settles, then checks from the API server's audit log that a no-op annotation of the Istio and 60 s of idling
+// cost no write request, and that 200 pods created and deleted in an injected namespace cost no render and
+// exactly churnWrites writes.
+func TestWrites_NothingChangedNothingWritten(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	c := cluster.Client
+	injector, err := framework.StartInjector(ctx, c)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer injector.Stop()
+	flags, metricsAddr, err := framework.PlainMetricsFlags()
+	g.Expect(err).NotTo(HaveOccurred())
+	op, err := cluster.StartOperator(t.TempDir(), "operator", flags...)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer op.Stop()
+	defer op.DumpLogOnFailure(t)
+
+	createNamespace(t, "writes-system", nil)
+	createNamespace(t, "writes-apps", map[string]string{"istio-injection": "enabled"})
+	tail := newTail(t)
+	start := time.Now()
+	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: sailv1.IstioSpec{Namespace: "writes-system",
+		Values: &sailv1.Values{IstiodRemote: &sailv1.IstiodRemoteConfig{InjectionURL: injector.URL()}}}}
+	g.Expect(c.Create(ctx, istio)).To(Succeed())
+	defer deleteIstio(t, "default")
+	g.Eventually(func(g Gomega) { istioReady(g, "default", "default") }, waitFor, 250*time.Millisecond).Should(Succeed())
+	install := settle(t, tail)
+	t.Logf("FIGURE install: %d operator writes until settled (%s), settled after %s", len(install), byKind(install),
+		time.Since(start).Round(time.Second))
+
+	t.Run("NoopAnnotate", func(t *testing.T) {
+		reconciles := reconcileCount(t, metricsAddr, "istio")
+		g := NewWithT(t)
+		istio := &sailv1.Istio{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "default"}, istio)).To(Succeed())
+		patch := client.MergeFrom(istio.DeepCopy())
+		istio.Annotations = map[string]string{"reliability.sail.dev/noop": time.Now().Format(time.RFC3339Nano)}
+		g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
+		g.Eventually(func() float64 { return reconcileCount(t, metricsAddr, "istio") }, waitFor).Should(BeNumerically(">", reconciles),
+			"the operator reconciles the annotated Istio")
+		writes := settle(t, tail)
+		t.Logf("FIGURE no-op annotate: %d operator writes", len(writes))
+		g.Expect(writes).To(BeEmpty(), "a no-op annotation of the Istio costs no write; the operator wrote: %s", describe(writes))
+	})
+
+	t.Run("Idle60s", func(t *testing.T) {
+		_ = settle(t, tail)
+		time.Sleep(60 * time.Second)
+		writes, err := tail.Next()
+		NewWithT(t).Expect(err).NotTo(HaveOccurred())
+		t.Logf("FIGURE 60 s idle: %d operator writes", len(writes))
+		NewWithT(t).Expect(writes).To(BeEmpty(), "an idle operator writes nothing; it wrote: %s", describe(writes))
+	})
+
+	t.Run("PodChurn", func(t *testing.T) {
+		testPodChurn(t, tail, injector, metricsAddr)
+	})
+}
+
+// testPodChurn creates churnPods pods in the injected namespace writes-apps, waits until they are all injected,
+// deletes them, and checks the renders and writes the operator spent meanwhile.
+func testPodChurn(t *testing.T, tail *framework.AuditTail, injector *framework.Injector, metricsAddr string) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	c := cluster.Client
+	_ = settle(t, tail)
+	renders := metric(t, metricsAddr, "sail_chart_renders_total")
+	start := time.Now()
+	for i := range churnPods {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "writes-apps", Name: fmt.Sprintf("churn-%03d", i)},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}}}
+		g.Expect(c.Create(ctx, pod)).To(Succeed())
+	}
+	g.Eventually(func() map[string]int { return framework.PodsByRevision(ctx, c, "writes-apps") }, waitFor).
+		Should(Equal(map[string]int{"default": churnPods}), "every pod is injected by the revision default")
+	g.Expect(c.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace("writes-apps"), client.GracePeriodSeconds(0))).To(Succeed())
+	g.Eventually(func() []corev1.Pod {
+		pods := &corev1.PodList{}
+		_ = c.List(ctx, pods, client.InNamespace("writes-apps"))
+		return pods.Items
+	}, waitFor).Should(BeEmpty())
+	writes := settle(t, tail)
+	rendered := metric(t, metricsAddr, "sail_chart_renders_total") - renders
+	t.Logf("FIGURE pod churn: %d pods created and deleted in %s: %d renders, %d operator writes (%s)", churnPods,
+		time.Since(start).Round(time.Second), int(rendered), len(writes), byKind(writes))
+	g.Expect(injector.Err()).NotTo(HaveOccurred())
+	g.Expect(rendered).To(BeZero(), "pods coming and going render nothing")
+	g.Expect(writes).To(HaveLen(churnWrites), "pods coming and going cost exactly %d writes; the operator wrote: %s",
+		churnWrites, describe(writes))
+}
+
+// metric scrapes one of the operator's metrics.
+func metric(t *testing.T, addr, name string) float64 {
+	t.Helper()
+	v, err := framework.ScrapeMetric(addr, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// reconcileCount is how many reconciles the controller finished successfully.
+func reconcileCount(t *testing.T, addr, controller string) float64 {
+	return metric(t, addr, `controller_runtime_reconcile_total{controller="`+controller+`",result="success"}`)
+}
