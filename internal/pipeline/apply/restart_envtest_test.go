@@ -41,7 +41,9 @@ func TestApply_ARestartedApplierSendsNoWriteForUnchangedObjects(t *testing.T) {
 	ctx := context.Background()
 	env := testenv.Start(t)
 	owner := env.CreateNamespace(t, "istio-system")
-	fresh := func() *apply.Applier { return apply.NewApplier(env.Client, env.Client, env.Client.Scheme(), "sail-test") }
+	fresh := func() *apply.Applier {
+		return apply.NewApplier(env.Client, env.Client, env.Client.Scheme(), "sail-test")
+	}
 
 	first := fresh()
 	objs := istiodObjects(t, first, owner)
