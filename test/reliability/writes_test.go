@@ -36,10 +36,11 @@ func TestWrites_NothingChangedNothingWritten(t *testing.T) {
 	defer injector.Stop()
 	flags, metricsAddr, err := framework.PlainMetricsFlags()
 	g.Expect(err).NotTo(HaveOccurred())
-	op, err := cluster.StartOperator(t.TempDir(), "operator", flags...)
+	logDir := t.TempDir()
+	op, err := cluster.StartOperator(logDir, "operator", flags...)
 	g.Expect(err).NotTo(HaveOccurred())
-	defer op.Stop()
-	defer op.DumpLogOnFailure(t)
+	defer func() { op.Stop() }()
+	defer func() { op.DumpLogOnFailure(t) }()
 
 	createNamespace(t, "writes-system", nil)
 	createNamespace(t, "writes-apps", map[string]string{"istio-injection": "enabled"})
@@ -76,6 +77,23 @@ func TestWrites_NothingChangedNothingWritten(t *testing.T) {
 		NewWithT(t).Expect(err).NotTo(HaveOccurred())
 		t.Logf("FIGURE 60 s idle: %d operator writes", len(writes))
 		NewWithT(t).Expect(writes).To(BeEmpty(), "an idle operator writes nothing; it wrote: %s", describe(writes))
+	})
+
+	t.Run("OperatorRestart", func(t *testing.T) {
+		g := NewWithT(t)
+		_ = settle(t, tail)
+		op.Stop()
+		var err error
+		op, err = cluster.StartOperator(logDir, "operator-restarted", flags...)
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, controller := range []string{"istio", "istiorevision"} {
+			g.Eventually(func() (float64, error) {
+				return framework.ScrapeMetric(metricsAddr, `controller_runtime_reconcile_total{controller="`+controller+`",result="success"}`)
+			}, waitFor).Should(BeNumerically(">", 0), "the restarted operator reconciles every %s", controller)
+		}
+		writes := settle(t, tail)
+		t.Logf("FIGURE operator restart with nothing changed: %d operator writes", len(writes))
+		g.Expect(writes).To(BeEmpty(), "a restart with nothing changed costs no write; the operator wrote: %s", describe(writes))
 	})
 
 	t.Run("PodChurn", func(t *testing.T) {
