@@ -23,6 +23,14 @@ const churnPods = 200
 // each); the pods themselves are never written to.
 const churnWrites = 2
 
+// churnReconciles is how many times the churn brings the revision back: when its first pod appears and when its
+// last pod goes, the only changes that can flip its usage, each followed by the reconcile that the revision's own
+// status write brings (which finds nothing to do).
+const churnReconciles = 4
+
+// relabelNamespaces is how many namespaces the relabelling test labels for injection and unlabels again.
+const relabelNamespaces = 200
+
 // TestWrites_NothingChangedNothingWritten installs an InPlace Istio named default, waits until the operator
 // settles, then checks from the API server's audit log that a no-op annotation of the Istio and 60 s of idling
 // cost no write request, and that 200 pods created and deleted in an injected namespace cost no render and
@@ -99,6 +107,10 @@ func TestWrites_NothingChangedNothingWritten(t *testing.T) {
 	t.Run("PodChurn", func(t *testing.T) {
 		testPodChurn(t, tail, injector, metricsAddr)
 	})
+
+	t.Run("NamespaceRelabel", func(t *testing.T) {
+		testNamespaceRelabel(t, tail, metricsAddr)
+	})
 }
 
 // testPodChurn creates churnPods pods in the injected namespace writes-apps, waits until they are all injected,
@@ -109,6 +121,7 @@ func testPodChurn(t *testing.T, tail *framework.AuditTail, injector *framework.I
 	c := cluster.Client
 	_ = settle(t, tail)
 	renders := metric(t, metricsAddr, "sail_chart_renders_total")
+	reconciles := reconcileCount(t, metricsAddr, "istiorevision")
 	start := time.Now()
 	for i := range churnPods {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "writes-apps", Name: fmt.Sprintf("churn-%03d", i)},
@@ -125,8 +138,10 @@ func testPodChurn(t *testing.T, tail *framework.AuditTail, injector *framework.I
 	}, waitFor).Should(BeEmpty())
 	writes := settle(t, tail)
 	rendered := metric(t, metricsAddr, "sail_chart_renders_total") - renders
-	t.Logf("FIGURE pod churn: %d pods created and deleted in %s: %d renders, %d operator writes (%s)", churnPods,
-		time.Since(start).Round(time.Second), int(rendered), len(writes), byKind(writes))
+	reconciled := reconcileCount(t, metricsAddr, "istiorevision") - reconciles
+	t.Logf("FIGURE pod churn: %d pods created and deleted in %s: %d renders, %d IstioRevision reconciles, %d operator writes (%s)",
+		churnPods, time.Since(start).Round(time.Second), int(rendered), int(reconciled), len(writes), byKind(writes))
+	g.Expect(reconciled).To(BeEquivalentTo(churnReconciles), "the revision is reconciled only when its usage can flip")
 	g.Expect(injector.Err()).NotTo(HaveOccurred())
 	g.Expect(rendered).To(BeZero(), "pods coming and going render nothing")
 	g.Expect(writes).To(HaveLen(churnWrites), "pods coming and going cost exactly %d writes; the operator wrote: %s",
@@ -146,4 +161,40 @@ func metric(t *testing.T, addr, name string) float64 {
 // reconcileCount is how many reconciles the controller finished successfully.
 func reconcileCount(t *testing.T, addr, controller string) float64 {
 	return metric(t, addr, `controller_runtime_reconcile_total{controller="`+controller+`",result="success"}`)
+}
+
+// testNamespaceRelabel labels relabelNamespaces namespaces for injection and unlabels them again while writes-apps
+// keeps selecting the revision: its usage never flips, so the operator neither reconciles it nor writes.
+func testNamespaceRelabel(t *testing.T, tail *framework.AuditTail, metricsAddr string) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	c := cluster.Client
+	names := make([]string, relabelNamespaces)
+	for i := range names {
+		names[i] = fmt.Sprintf("relabel-%03d", i)
+		createNamespace(t, names[i], nil)
+	}
+	_ = settle(t, tail)
+	reconciles := reconcileCount(t, metricsAddr, "istiorevision")
+	setInjection := func(value string) {
+		for _, name := range names {
+			ns := &corev1.Namespace{}
+			g.Expect(c.Get(ctx, client.ObjectKey{Name: name}, ns)).To(Succeed())
+			patch := client.MergeFrom(ns.DeepCopy())
+			if value == "" {
+				delete(ns.Labels, "istio-injection")
+			} else {
+				ns.Labels = map[string]string{"istio-injection": value}
+			}
+			g.Expect(c.Patch(ctx, ns, patch)).To(Succeed())
+		}
+	}
+	setInjection("enabled")
+	setInjection("")
+	writes := settle(t, tail)
+	reconciled := reconcileCount(t, metricsAddr, "istiorevision") - reconciles
+	t.Logf("FIGURE namespace relabel: %d namespaces labelled for injection and unlabelled: %d IstioRevision reconciles, %d operator writes",
+		relabelNamespaces, int(reconciled), len(writes))
+	g.Expect(writes).To(BeEmpty(), "namespaces joining and leaving beside another cost no write; the operator wrote: %s", describe(writes))
+	g.Expect(reconciled).To(BeZero(), "the revision's usage never flipped")
 }

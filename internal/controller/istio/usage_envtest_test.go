@@ -100,7 +100,7 @@ func TestIstio_RevisionBasedUpgradeKeepsRevisionsInUse(t *testing.T) {
 	apps.Labels["istio.io/rev"] = "prod"
 	g.Expect(c.Patch(ctx, apps, nsPatch)).To(Succeed())
 	g.Expect(c.Delete(ctx, waypointPod(apps.Name, ""), client.GracePeriodSeconds(0))).To(Succeed())
-	g.Eventually(inUseMessage(c, "mesh-v1-30-0"), timeout).Should(ContainSubstring("1 namespaces select"))
+	g.Eventually(inUseMessage(c, "mesh-v1-30-0"), timeout).Should(ContainSubstring("Namespaces select"))
 	kept(g, c, "mesh-v1-30-0", "a namespace selects the tag the old revision's values declare")
 
 	nsPatch = client.MergeFrom(apps.DeepCopy())

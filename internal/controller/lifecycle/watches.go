@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -54,13 +55,14 @@ func NamespaceMetadata() *metav1.PartialObjectMetadata {
 }
 
 // WatchUsage adds to b the watches of the namespaces and pods that select a revision (or tag) by name: the
-// resource they name is enqueued when they start or stop selecting it, and with resolve (optional) also the
-// resources resolve returns for that name (e.g. the revisions whose values declare it as a tag).
+// resource they name is enqueued when the first one starts or the last one stops selecting it, and with resolve
+// (optional) also the resources resolve returns for that name (e.g. the revisions whose values declare it as a
+// tag).
 func WatchUsage(b *builder.Builder, resolve ...Resolve) *builder.Builder {
-	b = b.WatchesMetadata(NamespaceMetadata(), EnqueueByName(func(o client.Object) string {
+	b = b.WatchesMetadata(NamespaceMetadata(), EnqueueOnUsageFlip(func(o client.Object) string {
 		return revision.NamespaceRevision(o.GetLabels())
 	}, resolve...))
-	return b.Watches(&corev1.Pod{}, EnqueueByName(func(o client.Object) string {
+	return b.Watches(&corev1.Pod{}, EnqueueOnUsageFlip(func(o client.Object) string {
 		if pod, ok := o.(*corev1.Pod); ok {
 			return revision.PodRevision(pod)
 		}
@@ -76,8 +78,42 @@ type Resolve func(ctx context.Context, name string) []string
 // enqueue nothing. Each resolve adds the names it maps an enqueued name to. Names that are not resources of the
 // controller's kind are dropped by its Reconcile.
 func EnqueueByName(nameOf func(client.Object) string, resolve ...Resolve) handler.EventHandler {
-	enqueue := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], name string) {
-		if name == "" {
+	return enqueueNames(nameOf, func(string, int) bool { return true }, resolve)
+}
+
+// EnqueueOnUsageFlip is EnqueueByName for the many objects that select a resource by name (pods, namespaces): it
+// counts, per name, the objects that select it and enqueues the name only when its count leaves or reaches zero,
+// the only changes that can flip the resource's usage. Pods coming and going beside others of the same name cost
+// nothing. Each call counts on its own, so give each watch its own handler.
+func EnqueueOnUsageFlip(nameOf func(client.Object) string, resolve ...Resolve) handler.EventHandler {
+	counts := &selectorCounts{n: map[string]int{}}
+	return enqueueNames(nameOf, counts.change, resolve)
+}
+
+// selectorCounts counts the objects that select each name.
+type selectorCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// change adds delta to the count of name and reports whether the count left or reached zero. A removal of a name
+// never counted (which an informer should not send) is reported too, so its resource is looked at.
+func (c *selectorCounts) change(name string, delta int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	before := c.n[name]
+	after := before + delta
+	if after <= 0 {
+		delete(c.n, name)
+		return true
+	}
+	c.n[name] = after
+	return before == 0
+}
+
+func enqueueNames(nameOf func(client.Object) string, gate func(string, int) bool, resolve []Resolve) handler.EventHandler {
+	enqueue := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], name string, delta int) {
+		if name == "" || !gate(name, delta) {
 			return
 		}
 		q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
@@ -89,16 +125,16 @@ func EnqueueByName(nameOf func(client.Object) string, resolve ...Resolve) handle
 	}
 	return handler.Funcs{
 		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(ctx, q, nameOf(e.Object))
+			enqueue(ctx, q, nameOf(e.Object), 1)
 		},
 		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			if before, after := nameOf(e.ObjectOld), nameOf(e.ObjectNew); before != after {
-				enqueue(ctx, q, before)
-				enqueue(ctx, q, after)
+				enqueue(ctx, q, before, -1)
+				enqueue(ctx, q, after, 1)
 			}
 		},
 		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(ctx, q, nameOf(e.Object))
+			enqueue(ctx, q, nameOf(e.Object), -1)
 		},
 	}
 }

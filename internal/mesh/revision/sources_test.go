@@ -51,7 +51,7 @@ func TestUsage_String(t *testing.T) {
 		usage Usage
 		want  string
 	}{
-		"namespaces and pods":  {Usage{Namespaces: 2, Pods: 3}, "2 namespaces select this revision and pods use it"},
+		"namespaces and pods":  {Usage{Namespaces: 2, Pods: 3}, "Namespaces select this revision and pods use it"},
 		"pods only":            {Usage{Pods: 1}, "Pods use this revision"},
 		"the ZTunnel only":     {Usage{ZTunnel: true}, "The ZTunnel targets this revision"},
 		"pods and the ZTunnel": {Usage{Pods: 1, ZTunnel: true}, "Pods use this revision and the ZTunnel targets it"},

@@ -114,12 +114,13 @@ type Usage struct {
 // InUse tells whether anything uses the revision.
 func (u Usage) InUse() bool { return u.Namespaces+u.Pods > 0 || u.ZTunnel }
 
-// String describes the usage for condition messages. It names the number of namespaces but not of pods, so that
-// pods coming and going do not rewrite the condition (and send a write request) each time.
+// String describes the usage for condition messages. It names what selects the revision but counts nothing, so
+// that pods and namespaces coming and going beside others do not rewrite the condition (a write request each
+// time); the message changes only when a kind of use appears or goes.
 func (u Usage) String() string {
 	var parts []string
 	if u.Namespaces > 0 {
-		parts = append(parts, fmt.Sprintf("%d namespaces select this revision", u.Namespaces))
+		parts = append(parts, "namespaces select this revision")
 	}
 	if u.Pods > 0 {
 		parts = append(parts, "pods use it")
