@@ -88,6 +88,10 @@ bench: tools resources ## Run the benchmarks; figures go to _output/bench-*.txt 
 	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -exec $(NETNS) -count=1 -run '^TestLeader_' -timeout 10m ./test/e2e/
 	cat _output/bench-leader.txt | tee -a _output/bench.txt
 
+.PHONY: fuzz
+fuzz: resources ## Run every fuzz target for FUZZ_EXECS executions (default 1000000); figures go to _output/fuzz.txt.
+	hack/fuzz.sh
+
 ##@ Local cluster
 
 .PHONY: cluster-up

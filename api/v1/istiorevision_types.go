@@ -7,6 +7,20 @@ import (
 // IstioRevisionKind is the kind name of IstioRevision.
 const IstioRevisionKind = "IstioRevision"
 
+// ConditionIstioCRDs on an IstioRevision says whether Istio's CRDs serve the revision's version, when the operator
+// manages them: True with ReasonCRDsInstalled when they are the revision's version's or newer, True with
+// ReasonCRDsKeptNewer when some come from a newer Istio version (Sail, Helm or istioctl installed them) and were
+// left as they are, since Istio's CRDs are never downgraded.
+const ConditionIstioCRDs = "IstioCRDs"
+
+// Reasons of ConditionIstioCRDs.
+const (
+	// ReasonCRDsInstalled: Istio's CRDs are the revision's version's, or newer ones Sail installed.
+	ReasonCRDsInstalled = "CRDsInstalled"
+	// ReasonCRDsKeptNewer: some of Istio's CRDs come from a newer Istio version and were not downgraded.
+	ReasonCRDsKeptNewer = "CRDsKeptNewer"
+)
+
 // DefaultRevision is the name of the revision that serves namespaces labelled istio-injection=enabled and that
 // carries the cluster-wide objects of Istio's base chart.
 const DefaultRevision = "default"
@@ -36,7 +50,7 @@ type IstioRevisionStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Reconciled, Ready, DependenciesHealthy and InUse.
+	// Conditions: Reconciled, Ready, DependenciesHealthy, InUse and IstioCRDs.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

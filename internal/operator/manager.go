@@ -161,7 +161,7 @@ func newWiring(mgr ctrl.Manager, o *Options, platform values.Platform) *wiring {
 	w.recorder = mgr.GetEventRecorder("sail-operator")
 	w.migrator = &workloads.Migrator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: w.recorder}
 	if o.ManageIstioCRDs {
-		w.crds = istiocrds.NewInstaller(w.applier, mgr.GetClient())
+		w.crds = istiocrds.NewInstaller(w.applier, mgr.GetClient(), mgr.GetAPIReader())
 	}
 	return w
 }

@@ -116,7 +116,7 @@ func BenchmarkInstall(b *testing.B) {
 	// Istio's CRDs are installed beforehand in both cases, the way the operator installs them (so a later operator
 	// finds them as its own), and are not part of the comparison.
 	applier := apply.NewApplier(c, c, c.Scheme(), operator.FieldManager)
-	if err := istiocrds.NewInstaller(applier, c).Ensure(ctx, versions.Default().Newest().Name); err != nil {
+	if _, err := istiocrds.NewInstaller(applier, c, c).Ensure(ctx, versions.Default().Newest().Name); err != nil {
 		b.Fatal(err)
 	}
 	start := time.Now()

@@ -6,10 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sail-mesh/sail/internal/cli/ossm2/report"
 )
 
 // FuzzConvert feeds arbitrary bytes through parsing, conversion and rendering: nothing may panic (Convert turns a
-// panic into an "internal error" finding, which fails the test), and the exit code is always 0, 1 or 2.
+// panic into an "internal error" finding, which fails the test), the exit code is always 0, 1 or 2, and an unknown
+// field is reported with its path, as an error, or as a warning with AllowUnknownFields.
 func FuzzConvert(f *testing.F) {
 	inputs, _ := filepath.Glob(filepath.Join("testdata", "golden", "*", "input.yaml"))
 	for _, in := range inputs {
@@ -39,6 +42,7 @@ func FuzzConvert(f *testing.F) {
 				if strings.HasPrefix(f.Message, "internal error") {
 					t.Fatalf("%s", f.Message)
 				}
+				checkUnknownField(t, f, allow)
 			}
 			if _, err := res.YAML(); err != nil {
 				t.Fatalf("rendering: %v", err)
@@ -55,4 +59,19 @@ func FuzzConvert(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkUnknownField checks a finding about an unknown field: it names the field's path, and its severity follows
+// AllowUnknownFields.
+func checkUnknownField(t *testing.T, f report.Finding, allow bool) {
+	t.Helper()
+	if !strings.HasPrefix(f.Message, "unknown field") {
+		return
+	}
+	if f.At.Path == "" {
+		t.Fatalf("unknown field without a path: %+v", f)
+	}
+	if want := map[bool]report.Severity{false: report.SeverityError, true: report.SeverityWarning}[allow]; f.Severity != want {
+		t.Fatalf("unknown field %s reported as %s with AllowUnknownFields=%t", f.At.Path, f.Severity, allow)
+	}
 }

@@ -125,7 +125,7 @@ func withoutInjector(objs []*unstructured.Unstructured) []*unstructured.Unstruct
 	return out
 }
 
-// SetStatus sets DependenciesHealthy and InUse, then Reconciled, Ready and the state.
+// SetStatus sets DependenciesHealthy, InUse and IstioCRDs, then Reconciled, Ready and the state.
 func (r *Reconciler) SetStatus(ctx context.Context, s *scope) error {
 	rev := s.Obj
 	depStatus, depReason, depMessage, err := dependencies.Check(ctx, r.Client, rev)
@@ -138,6 +138,7 @@ func (r *Reconciler) SetStatus(ctx context.Context, s *scope) error {
 		return err
 	}
 	setInUse(ctx, r.Client, rev, tag != nil && revisiontags.HandedOver(rev, tag))
+	r.setCRDsCondition(rev)
 	rev.Status.State = s.ReconciledAndReady()
 	setReadyVersion(rev)
 	return nil
@@ -160,7 +161,32 @@ func (r *Reconciler) ensureCRDs(ctx context.Context, version string) error {
 	if r.CRDs == nil {
 		return nil
 	}
-	return r.CRDs.Ensure(ctx, version)
+	_, err := r.CRDs.Ensure(ctx, version)
+	return err
+}
+
+// setCRDsCondition sets IstioCRDs from the last installation of the revision's version's CRDs (nothing until
+// there was one; the condition is removed when the operator does not manage Istio's CRDs), and records an event
+// when CRDs are newly kept at a newer version.
+func (r *Reconciler) setCRDsCondition(rev *sailv1.IstioRevision) {
+	if r.CRDs == nil {
+		meta.RemoveStatusCondition(&rev.Status.Conditions, sailv1.ConditionIstioCRDs)
+		return
+	}
+	res, ok := r.CRDs.Last(rev.Spec.Version)
+	if !ok {
+		return
+	}
+	reason := sailv1.ReasonCRDsInstalled
+	if len(res.Kept) > 0 {
+		reason = sailv1.ReasonCRDsKeptNewer
+	}
+	before := meta.FindStatusCondition(rev.Status.Conditions, sailv1.ConditionIstioCRDs)
+	msg := res.Message()
+	if reason == sailv1.ReasonCRDsKeptNewer && r.Recorder != nil && (before == nil || before.Message != msg) {
+		r.Recorder.Eventf(rev, nil, corev1.EventTypeNormal, reason, "InstallCRDs", "%s", msg)
+	}
+	status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionIstioCRDs, metav1.ConditionTrue, reason, msg)
 }
 
 // Render returns the revision's objects: the istiod chart, plus the base chart's cluster-wide objects (without

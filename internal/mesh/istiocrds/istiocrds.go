@@ -1,5 +1,7 @@
 // Package istiocrds installs and upgrades Istio's own CRDs (networking.istio.io, security.istio.io, ...) from the
-// base chart of the newest Istio version in use. CRDs are never downgraded and never deleted.
+// base chart of the Istio version of each revision. CRDs are never downgraded and never deleted: a CRD that a newer
+// Istio version installed (by Sail, Helm or istioctl) is left as it is, and upgrades are serialized in the
+// operator process, so two revisions of different versions reconciling at once end with the newer CRDs.
 package istiocrds
 
 import (
@@ -25,44 +27,105 @@ const AnnotationIstioVersion = "sailoperator.io/istio-version"
 
 // Installer applies Istio's CRDs.
 type Installer struct {
-	applier *apply.Applier
-	reader  client.Reader
+	applier  *apply.Applier
+	cached   client.Reader
+	uncached client.Reader
+
+	// ensure serializes Ensure: the read, the comparison and the apply of one version's CRDs happen while no other
+	// version's do.
+	ensure sync.Mutex
+	// newest is the newest version this process applied, by CRD name: a cached read may not show it yet.
+	newest map[string]string
 
 	mu     sync.Mutex
 	parsed map[string][]*unstructured.Unstructured
+	last   map[string]Result
 }
 
-// NewInstaller returns an Installer that applies through applier and reads live CRDs through reader.
-func NewInstaller(applier *apply.Applier, reader client.Reader) *Installer {
-	return &Installer{applier: applier, reader: reader, parsed: map[string][]*unstructured.Unstructured{}}
+// NewInstaller returns an Installer that applies through applier and reads live CRDs through cached (the
+// manager's cache, which sees the CRDs Sail labelled) and, for CRDs the cache does not see (installed by Helm,
+// istioctl or kubectl), through uncached (the manager's API reader).
+func NewInstaller(applier *apply.Applier, cached, uncached client.Reader) *Installer {
+	return &Installer{applier: applier, cached: cached, uncached: uncached, newest: map[string]string{},
+		parsed: map[string][]*unstructured.Unstructured{}, last: map[string]Result{}}
 }
 
 // Ensure installs or upgrades Istio's CRDs to those of version. A CRD whose live copy comes from a newer Istio
-// version is left as it is.
-func (i *Installer) Ensure(ctx context.Context, version string) error {
+// version (see Installed) is left as it is and listed in the result's Kept. The result is also kept for Last.
+func (i *Installer) Ensure(ctx context.Context, version string) (Result, error) {
 	crds, err := i.crds(version)
 	if err != nil {
-		return err
+		return Result{}, err
 	}
+	i.ensure.Lock()
+	defer i.ensure.Unlock()
+	res := Result{Version: version}
 	var todo []*unstructured.Unstructured
 	for _, crd := range crds {
-		live := &metav1.PartialObjectMetadata{}
-		live.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
-		err := i.reader.Get(ctx, client.ObjectKey{Name: crd.GetName()}, live)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("reading CRD %s: %w", crd.GetName(), err)
+		live, err := i.installed(ctx, crd.GetName())
+		if err != nil {
+			return Result{}, err
 		}
-		if err == nil {
-			if liveVersion := live.Annotations[AnnotationIstioVersion]; liveVersion != "" && versions.Compare(liveVersion, version) > 0 {
-				continue
-			}
+		if live.Version != "" && versions.Compare(live.Version, version) > 0 {
+			res.Kept = append(res.Kept, live)
+			continue
 		}
 		todo = append(todo, crd) // Apply only reads objects that carry their hash
 	}
 	if _, err := i.applier.Apply(ctx, todo); err != nil {
-		return fmt.Errorf("installing Istio %s CRDs: %w", version, err)
+		return Result{}, fmt.Errorf("installing Istio %s CRDs: %w", version, err)
 	}
-	return nil
+	i.record(todo, res)
+	return res, nil
+}
+
+// record remembers the version applied to each CRD of todo, and the result for Last.
+func (i *Installer) record(todo []*unstructured.Unstructured, res Result) {
+	for _, crd := range todo {
+		if cur := i.newest[crd.GetName()]; cur == "" || versions.Compare(res.Version, cur) > 0 {
+			i.newest[crd.GetName()] = res.Version
+		}
+	}
+	i.mu.Lock()
+	i.last[res.Version] = res
+	i.mu.Unlock()
+}
+
+// Last returns the result of the last successful Ensure of version, and false when there was none.
+func (i *Installer) Last(version string) (Result, bool) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	res, ok := i.last[version]
+	return res, ok
+}
+
+// installed reads the live CRD called name and tells which Istio version it comes from: through the cache first,
+// through the API server when the cache does not see it; a version this process applied counts too, since the
+// cache may not show it yet.
+func (i *Installer) installed(ctx context.Context, name string) (Installed, error) {
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	err := i.cached.Get(ctx, client.ObjectKey{Name: name}, live)
+	if apierrors.IsNotFound(err) {
+		err = i.uncached.Get(ctx, client.ObjectKey{Name: name}, live)
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return Installed{}, fmt.Errorf("reading CRD %s: %w; check the operator's access to CRDs", name, err)
+	}
+	var inst Installed
+	if err == nil {
+		inst = InstalledVersion(live)
+	}
+	if mine := i.newest[name]; mine != "" && (inst.Version == "" || versions.Compare(mine, inst.Version) > 0) {
+		inst = Installed{Name: name, Version: mine, By: BySail}
+	}
+	return inst, nil
+}
+
+// Preload reads and parses the CRDs of version ahead of its first Ensure.
+func (i *Installer) Preload(version string) error {
+	_, err := i.crds(version)
+	return err
 }
 
 func (i *Installer) crds(version string) ([]*unstructured.Unstructured, error) {

@@ -11,8 +11,10 @@ import (
 
 // The types below describe the parts of OpenShift Service Mesh 2 resources that the conversion reads. They are
 // written for this package (not generated from the Maistra API) and cover the fields the conversion rules know.
-// A field typed map[string]any is an opaque section: it is dropped as a whole with a warning, and whatever is
-// inside it is accepted.
+// A field typed strict.Opaque (see schema.go) is a section that is not converted: it is read loosely as a map and
+// dropped with a warning, but checked against its schema so that a misplaced field is still reported. A field
+// typed map[string]any (spec.techPreview) holds raw Helm values, which the conversion checks against Istio's
+// values schema instead.
 
 // Input kinds and API groups.
 const (
@@ -67,7 +69,7 @@ type ClusterConfig struct {
 	Name          string              `json:"name,omitempty"`
 	Network       string              `json:"network,omitempty"`
 	MultiCluster  *MultiClusterConfig `json:"multiCluster,omitempty"`
-	MeshExpansion map[string]any      `json:"meshExpansion,omitempty"`
+	MeshExpansion MeshExpansion       `json:"meshExpansion,omitempty"`
 }
 
 // MultiClusterConfig is spec.cluster.multiCluster.
@@ -115,17 +117,17 @@ type LoggingConfig struct {
 
 // PolicyConfig is spec.policy.
 type PolicyConfig struct {
-	Type   string         `json:"type,omitempty"`
-	Mixer  map[string]any `json:"mixer,omitempty"`
-	Remote map[string]any `json:"remote,omitempty"`
+	Type   string       `json:"type,omitempty"`
+	Mixer  MixerPolicy  `json:"mixer,omitempty"`
+	Remote RemotePolicy `json:"remote,omitempty"`
 }
 
 // TelemetryConfig is spec.telemetry.
 type TelemetryConfig struct {
-	Type   string         `json:"type,omitempty"`
-	Mixer  map[string]any `json:"mixer,omitempty"`
-	Remote map[string]any `json:"remote,omitempty"`
-	Istiod map[string]any `json:"istiod,omitempty"`
+	Type   string          `json:"type,omitempty"`
+	Mixer  MixerTelemetry  `json:"mixer,omitempty"`
+	Remote RemoteTelemetry `json:"remote,omitempty"`
+	Istiod IstiodTelemetry `json:"istiod,omitempty"`
 }
 
 // TracingConfig is spec.tracing.
@@ -135,14 +137,14 @@ type TracingConfig struct {
 }
 
 // AddonsConfig lists the add-ons by name; what is inside each is read loosely (only enabled, name, scrape),
-// since none of it is carried over.
+// since none of it is carried over, but checked against the add-on's schema.
 type AddonsConfig struct {
-	Prometheus  map[string]any `json:"prometheus,omitempty"`
-	Stackdriver map[string]any `json:"stackdriver,omitempty"`
-	Jaeger      map[string]any `json:"jaeger,omitempty"`
-	Grafana     map[string]any `json:"grafana,omitempty"`
-	Kiali       map[string]any `json:"kiali,omitempty"`
-	ThreeScale  map[string]any `json:"3scale,omitempty"`
+	Prometheus  PrometheusAddon  `json:"prometheus,omitempty"`
+	Stackdriver StackdriverAddon `json:"stackdriver,omitempty"`
+	Jaeger      JaegerAddon      `json:"jaeger,omitempty"`
+	Grafana     GrafanaAddon     `json:"grafana,omitempty"`
+	Kiali       KialiAddon       `json:"kiali,omitempty"`
+	ThreeScale  ThreeScaleAddon  `json:"3scale,omitempty"`
 }
 
 // SMMRSpec is ServiceMeshMemberRoll.spec of maistra.io/v1.
@@ -238,7 +240,7 @@ type AutoScaling struct {
 type ComponentPod struct {
 	PodRuntime `json:",inline"`
 	Metadata   *MetadataConfig `json:"metadata,omitempty"`
-	Affinity   map[string]any  `json:"affinity,omitempty"`
+	Affinity   PodAffinity     `json:"affinity,omitempty"`
 }
 
 // PodRuntime are the pod settings that components and the runtime defaults share.

@@ -152,8 +152,8 @@ type TrustConfig struct {
 
 // IdentityConfig is spec.security.identity.
 type IdentityConfig struct {
-	Type       string         `json:"type,omitempty"`
-	Kubernetes map[string]any `json:"kubernetes,omitempty"`
+	Type       string             `json:"type,omitempty"`
+	Kubernetes KubernetesIdentity `json:"kubernetes,omitempty"`
 	ThirdParty *struct {
 		TokenPath string `json:"tokenPath,omitempty"`
 		Issuer    string `json:"issuer,omitempty"`
@@ -233,7 +233,7 @@ type EgressGateway struct {
 // IngressGateway is an ingress gateway.
 type IngressGateway struct {
 	GatewayConfig      `json:",inline"`
-	SDS                map[string]any       `json:"sds,omitempty"`
+	SDS                GatewaySDS           `json:"sds,omitempty"`
 	RouteConfig        *Enablement          `json:"routeConfig,omitempty"`
 	IngressEnabled     *bool                `json:"ingress,omitempty"`
 	MeshExpansionPorts []corev1.ServicePort `json:"meshExpansionPorts,omitempty"`

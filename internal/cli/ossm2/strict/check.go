@@ -13,7 +13,10 @@ import (
 	"github.com/sail-mesh/sail/internal/cli/ossm2/fieldpath"
 )
 
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	schemaType      = reflect.TypeFor[Schema]()
+)
 
 // checker collects the problems of one Check.
 type checker struct {
@@ -28,6 +31,10 @@ func (c *checker) wrong(at fieldpath.Path, v any, want string) {
 // value checks v against t.
 func (c *checker) value(v any, t reflect.Type, at fieldpath.Path) {
 	if v == nil {
+		return
+	}
+	if t.Kind() != reflect.Pointer && t.Implements(schemaType) {
+		c.value(v, reflect.Zero(t).Interface().(Schema).StrictSchema(), at)
 		return
 	}
 	if t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(unmarshalerType) {

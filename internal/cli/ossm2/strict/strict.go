@@ -22,8 +22,22 @@ type Problem struct {
 	Message string
 }
 
+// Schema is implemented by types that are checked against another type than themselves: Check walks the tree
+// along StrictSchema instead, and decoding still fills the type as it is.
+type Schema interface {
+	// StrictSchema is the type the tree is checked against.
+	StrictSchema() reflect.Type
+}
+
+// Opaque is a section that is decoded as a plain map (read loosely, key by key) but checked strictly against the
+// schema S, so that a misplaced or misspelt field inside it is still reported with its full path.
+type Opaque[S any] map[string]any
+
+// StrictSchema returns S.
+func (Opaque[S]) StrictSchema() reflect.Type { return reflect.TypeFor[S]() }
+
 // Check walks tree along the Go type t and returns every field that t does not have and every value of the wrong
-// type, each with its full path under at. Where t (or *t) implements json.Unmarshaler, the value is handed to it
+// type, each with its full path under at. Where t implements Schema, its schema is walked instead. Where t (or *t) implements json.Unmarshaler, the value is handed to it
 // and its error is reported at that path. Interface types and map[string]any accept anything.
 func Check(tree any, t reflect.Type, at fieldpath.Path) []Problem {
 	c := &checker{}
