@@ -67,7 +67,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	}
 	setStatus(&istio.Status, istio.Generation, out)
 	err = r.patchStatus(ctx, istio, before)
-	return result, errors.Join(out.err, err, out.migrationErr)
+	return result, errors.Join(out.err, err, out.migrationErr, out.defaultTagErr, out.pruneErr)
 }
 
 func (r *Reconciler) addFinalizer(ctx context.Context, istio *sailv1.Istio) error {
@@ -93,15 +93,14 @@ func (r *Reconciler) reconcile(ctx context.Context, istio *sailv1.Istio) (outcom
 	// Only a change that reached its revision may retire the others: after a failed one (the new revision could
 	// not be created or updated) the revision that serves now stays, however long the failure lasts.
 	applied := out.err == nil && findRevision(out.revisions, out.active) != nil
-	if out.err == nil {
-		out.fail(sailv1.ReasonReconcileError, r.reconcileDefaultTag(ctx, istio))
-	}
-	out.defaultTag, err = r.defaultTagCondition(ctx, istio)
-	out.fail(sailv1.ReasonReconcileError, err)
+	// The default tag and the pruning of inactive revisions report their failures in DefaultTagReconciled and
+	// RevisionsMaintained, not in Reconciled or Ready: the active revision serves regardless. The errors still
+	// come back for a retry with backoff.
+	out.defaultTag, out.defaultTagErr = r.defaultTag(ctx, istio, out.err == nil)
 	var result ctrl.Result
 	if applied {
-		result, err = r.pruneInactive(ctx, istio, out.revisions, out.active)
-		out.fail(sailv1.ReasonReconcileError, err)
+		result, out.pruneErr = r.pruneInactive(ctx, istio, out.revisions, out.active)
+		out.pruned = true
 	}
 	// Moving workloads reports its own failures in the WorkloadsMigrated condition, not in Reconciled: the
 	// control plane itself is fine. The error still comes back for a retry with backoff.
