@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -137,8 +138,13 @@ func NewReconciler[T client.Object](kind Kind[T], lc *Lifecycle) *Reconciler[T] 
 func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
 	obj := r.kind.NewObject()
 	if err := r.lc.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.lc.ForgetInventory(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// The inventory is the one last written, not the one of a cache that may lag behind that write.
+	r.lc.RestoreInventory(obj, r.kind.StatusOf(obj).Inventory)
 	if !obj.GetDeletionTimestamp().IsZero() {
 		namespace, render := r.kind.Leftovers(ctx, obj)
 		return ctrl.Result{}, r.lc.Finalize(ctx, obj, r.kind.StatusOf(obj).Inventory, namespace, render)
@@ -258,5 +264,9 @@ func (r *Reconciler[T]) writeStatus(ctx context.Context, s *Scope[T]) error {
 	if equality.Semantic.DeepEqual(before.All, s.status.All) {
 		return nil
 	}
-	return status.Patch(ctx, r.lc.Client, s.Obj, s.status.All, s.status.Clear...)
+	if err := status.Patch(ctx, r.lc.Client, s.Obj, s.status.All, s.status.Clear...); err != nil {
+		return err
+	}
+	r.lc.RememberInventory(s.Obj, *s.status.Inventory)
+	return nil
 }
