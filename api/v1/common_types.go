@@ -41,6 +41,12 @@ const (
 	ReasonRevisionNotFound = "RevisionNotFound"
 	// ReasonUsageUnknown: the operator does not know yet whether the revision is in use.
 	ReasonUsageUnknown = "UsageUnknown"
+	// ReasonOwnershipConflict: an object the resource needs (e.g. the IstioRevision named after an Istio) exists
+	// and belongs to someone else; delete or rename one of them. The resource is Stalled until then.
+	ReasonOwnershipConflict = "OwnershipConflict"
+	// ReasonRevisionPending: the Istio's active IstioRevision has not reconciled its latest spec yet, so the
+	// Istio cannot tell whether that spec was applied.
+	ReasonRevisionPending = "RevisionPending"
 )
 
 // LifecycleState summarises the conditions of a resource in one word for `kubectl get`.

@@ -21,6 +21,22 @@ const (
 // Ready before it takes those namespaces over from the InPlace revision named default.
 const ConditionDefaultTagReconciled = "DefaultTagReconciled"
 
+// ConditionRevisionsMaintained reports whether the Istio's housekeeping of its inactive revisions (marking when
+// they became inactive, deleting them once unused for the grace period) succeeded. It does not hold Ready back:
+// a failure to retire an old revision does not stop the active one from serving.
+const ConditionRevisionsMaintained = "RevisionsMaintained"
+
+// Reasons of the Istio's RevisionsMaintained and DefaultTagReconciled conditions.
+const (
+	// ReasonRevisionsMaintained: every inactive revision that is due was pruned, the others are kept on purpose.
+	ReasonRevisionsMaintained = "RevisionsMaintained"
+	// ReasonPruneError: marking or deleting an inactive revision failed; the message says why. Retried.
+	ReasonPruneError = "PruneError"
+	// ReasonDefaultTagError: creating, deleting or reading the managed IstioRevisionTag default failed; the
+	// message says why. Retried.
+	ReasonDefaultTagError = "DefaultTagError"
+)
+
 // Reasons of the Istio's WorkloadsMigrated condition (WaitingForRevision also of DefaultTagReconciled).
 const (
 	// ReasonWaitingForRevision: the active revision is not Ready yet, so no workload is moved.

@@ -5,6 +5,7 @@ package istio
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -20,6 +21,7 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/mesh/workloads"
+	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/pipeline/status"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
@@ -65,7 +67,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	}
 	setStatus(&istio.Status, istio.Generation, out)
 	err = r.patchStatus(ctx, istio, before)
-	return result, errors.Join(out.err, err, out.migrationErr)
+	return result, errors.Join(out.err, err, out.migrationErr, out.defaultTagErr, out.pruneErr)
 }
 
 func (r *Reconciler) addFinalizer(ctx context.Context, istio *sailv1.Istio) error {
@@ -91,15 +93,14 @@ func (r *Reconciler) reconcile(ctx context.Context, istio *sailv1.Istio) (outcom
 	// Only a change that reached its revision may retire the others: after a failed one (the new revision could
 	// not be created or updated) the revision that serves now stays, however long the failure lasts.
 	applied := out.err == nil && findRevision(out.revisions, out.active) != nil
-	if out.err == nil {
-		out.fail(sailv1.ReasonReconcileError, r.reconcileDefaultTag(ctx, istio))
-	}
-	out.defaultTag, err = r.defaultTagCondition(ctx, istio)
-	out.fail(sailv1.ReasonReconcileError, err)
+	// The default tag and the pruning of inactive revisions report their failures in DefaultTagReconciled and
+	// RevisionsMaintained, not in Reconciled or Ready: the active revision serves regardless. The errors still
+	// come back for a retry with backoff.
+	out.defaultTag, out.defaultTagErr = r.defaultTag(ctx, istio, out.err == nil)
 	var result ctrl.Result
 	if applied {
-		result, err = r.pruneInactive(ctx, istio, out.revisions, out.active)
-		out.fail(sailv1.ReasonReconcileError, err)
+		result, out.pruneErr = r.pruneInactive(ctx, istio, out.revisions, out.active)
+		out.pruned = true
 	}
 	// Moving workloads reports its own failures in the WorkloadsMigrated condition, not in Reconciled: the
 	// control plane itself is fine. The error still comes back for a retry with backoff.
@@ -185,6 +186,26 @@ func (r *Reconciler) finalize(ctx context.Context, istio *sailv1.Istio) (ctrl.Re
 	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Patch(ctx, istio, patch))
 }
 
+// istiosBlockedBy maps an IstioRevision that no Istio controls, or another Istio does, to the Istios whose
+// revision may carry its name (the Istio of that name, or whose name and a dash begin it), so that an Istio
+// Stalled on an OwnershipConflict recovers by itself when the conflicting revision goes.
+func (r *Reconciler) istiosBlockedBy(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &sailv1.IstioList{}
+	if err := r.Client.List(ctx, list); err != nil {
+		metrics.WatchLookupFailed(ctx, "istio", "IstioRevision", err)
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		istio := &list.Items[i]
+		mayUse := o.GetName() == istio.Name || strings.HasPrefix(o.GetName(), istio.Name+"-")
+		if mayUse && !metav1.IsControlledBy(o, istio) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(istio)})
+		}
+	}
+	return out
+}
+
 func (r *Reconciler) event(istio *sailv1.Istio, eventType, reason, format string, args ...any) {
 	if r.Recorder != nil {
 		r.Recorder.Eventf(istio, nil, eventType, reason, "Reconcile", format, args...)
@@ -203,6 +224,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).For(&sailv1.Istio{}).Owns(&sailv1.IstioRevision{}).Owns(&sailv1.IstioRevisionTag{}).
+		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.istiosBlockedBy)).
 		Watches(&sailv1.ZTunnel{}, handler.EnqueueRequestsFromMapFunc(r.istioOfZTunnel)).Named("istio").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).Complete(r)
 }

@@ -52,6 +52,26 @@ func (r *Reconciler) createDefaultTag(ctx context.Context, istio *sailv1.Istio) 
 	return nil
 }
 
+// defaultTag reconciles the managed default tag when reconcile is true (the control plane's change went
+// through), and returns the DefaultTagReconciled condition: DefaultTagError with the error when the tag could not
+// be created, deleted or read, else the tag's own state (defaultTagCondition).
+func (r *Reconciler) defaultTag(ctx context.Context, istio *sailv1.Istio, reconcile bool) (*metav1.Condition, error) {
+	var err error
+	if reconcile {
+		err = r.reconcileDefaultTag(ctx, istio)
+	}
+	var c *metav1.Condition
+	if err == nil {
+		c, err = r.defaultTagCondition(ctx, istio)
+	}
+	if err != nil {
+		failed := cond(sailv1.ConditionDefaultTagReconciled, metav1.ConditionFalse, sailv1.ReasonDefaultTagError,
+			err.Error()+"; retrying. Namespaces labelled istio-injection=enabled may not follow the active revision until it succeeds.")
+		return &failed, err
+	}
+	return c, nil
+}
+
 // wantsDefaultTag tells whether the Istio manages the IstioRevisionTag default: RevisionBased and named default.
 func wantsDefaultTag(istio *sailv1.Istio) bool {
 	return istio.Name == sailv1.DefaultRevision && istio.Spec.UpdateStrategy != nil &&

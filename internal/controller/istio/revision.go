@@ -102,8 +102,9 @@ func (r *Reconciler) existingRevision(ctx context.Context, istio *sailv1.Istio, 
 	case err != nil:
 		return nil, sailv1.ReasonReconcileError, err
 	case !metav1.IsControlledBy(existing, istio):
-		return nil, sailv1.ReasonReconcileError, reconcile.TerminalError(fmt.Errorf(
-			"IstioRevision %s exists and does not belong to this Istio; delete it or rename the Istio", name))
+		return nil, sailv1.ReasonOwnershipConflict, reconcile.TerminalError(fmt.Errorf(
+			"IstioRevision %s exists and does not belong to this Istio; delete it or rename the Istio "+
+				"(the Istio recovers by itself once the name is free)", name))
 	}
 	if err := checkInPlaceMove(existing, version); err != nil {
 		return nil, sailv1.ReasonUpgradeRefused, reconcile.TerminalError(err)

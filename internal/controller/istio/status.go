@@ -2,6 +2,7 @@ package istio
 
 import (
 	"errors"
+	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,8 +27,14 @@ type outcome struct {
 	migration *workloads.Result
 	// migrationErr is the migration step's error, reported in WorkloadsMigrated rather than in Reconciled.
 	migrationErr error
-	// defaultTag is the DefaultTagReconciled condition; nil when the Istio manages no default tag.
-	defaultTag *metav1.Condition
+	// defaultTag is the DefaultTagReconciled condition; nil when the Istio manages no default tag and none
+	// failed. defaultTagErr is why the managed default tag could not be reconciled.
+	defaultTag    *metav1.Condition
+	defaultTagErr error
+	// pruned tells that inactive revisions were pruned (the change reached the active revision); pruneErr is
+	// what failed then. Both are reported in RevisionsMaintained, not in Reconciled.
+	pruned   bool
+	pruneErr error
 }
 
 // fail records a failure of the control plane's reconcile; the first failure's reason is the one reported.
@@ -53,6 +60,7 @@ func setStatus(st *sailv1.IstioStatus, gen int64, out outcome) {
 	setReconciledCondition(st, gen, active, out.reason, out.err)
 	setDependenciesHealthyCondition(st, gen, active)
 	setDefaultTagCondition(st, gen, out.defaultTag)
+	setRevisionsMaintainedCondition(st, gen, out.pruned, out.pruneErr)
 	st.ObservedGeneration = gen
 	summarize(st, gen, active, out.err)
 }
@@ -126,6 +134,10 @@ func reconciledCondition(active *sailv1.IstioRevision, reason string, err error)
 		return cond(sailv1.ConditionReconciled, metav1.ConditionFalse, reason, err.Error())
 	case active == nil:
 		return cond(sailv1.ConditionReconciled, metav1.ConditionFalse, sailv1.ReasonRevisionNotFound, msgRevisionNotFound)
+	case active.Status.ObservedGeneration != active.Generation:
+		// The revision's Reconciled describes an older spec: it must not be reported as this Istio generation's.
+		return cond(sailv1.ConditionReconciled, metav1.ConditionUnknown, sailv1.ReasonRevisionPending, fmt.Sprintf(
+			"IstioRevision %s has not reconciled its latest spec yet; its Reconciled condition describes an older one.", active.Name))
 	}
 	return mirrored(active, sailv1.ConditionReconciled, "The active IstioRevision has not been reconciled yet.")
 }
@@ -149,6 +161,20 @@ func setDefaultTagCondition(st *sailv1.IstioStatus, gen int64, c *metav1.Conditi
 		return
 	}
 	set(st, gen, *c)
+}
+
+// setRevisionsMaintainedCondition writes RevisionsMaintained from the pruning of inactive revisions; a reconcile
+// that did not prune (its change did not reach the active revision) leaves it as it is.
+func setRevisionsMaintainedCondition(st *sailv1.IstioStatus, gen int64, pruned bool, err error) {
+	switch {
+	case !pruned:
+	case err != nil:
+		set(st, gen, cond(sailv1.ConditionRevisionsMaintained, metav1.ConditionFalse, sailv1.ReasonPruneError,
+			err.Error()+"; retrying. The active revision serves meanwhile, and the inactive one is kept."))
+	default:
+		set(st, gen, cond(sailv1.ConditionRevisionsMaintained, metav1.ConditionTrue, sailv1.ReasonRevisionsMaintained,
+			"Inactive revisions are deleted once unused for the grace period."))
+	}
 }
 
 const msgRevisionNotFound = "The active IstioRevision does not exist yet."

@@ -23,6 +23,12 @@ func revWith(gen int64, conds ...metav1.Condition) *sailv1.IstioRevision {
 	return rev
 }
 
+// behind makes a revision's status describe the generation before its current one.
+func behind(rev *sailv1.IstioRevision) *sailv1.IstioRevision {
+	rev.Status.ObservedGeneration = rev.Generation - 1
+	return rev
+}
+
 func c(condType string, s metav1.ConditionStatus, reason, msg string) metav1.Condition {
 	return metav1.Condition{Type: condType, Status: s, Reason: reason, Message: msg}
 }
@@ -43,6 +49,9 @@ func TestReconciledCondition(t *testing.T) {
 		{"the active revision's is mirrored", revWith(1, reconciled), "", nil, reconciled},
 		{"the active revision has none yet", revWith(1), "", nil,
 			c(sailv1.ConditionReconciled, metav1.ConditionUnknown, sailv1.ReasonNotReady, "The active IstioRevision has not been reconciled yet.")},
+		{"the active revision has not reconciled its latest spec", behind(revWith(2, reconciled)), "", nil,
+			c(sailv1.ConditionReconciled, metav1.ConditionUnknown, sailv1.ReasonRevisionPending,
+				"IstioRevision active has not reconciled its latest spec yet; its Reconciled condition describes an older one.")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,11 +3,13 @@ package istio
 import (
 	"context"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
 )
 
@@ -45,6 +47,9 @@ func (r *Reconciler) istioOfZTunnel(ctx context.Context, obj client.Object) []re
 	if zt.Spec.TargetRef.Kind == sailv1.IstioRevisionKind {
 		rev := &sailv1.IstioRevision{}
 		if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, rev); err != nil {
+			if !apierrors.IsNotFound(err) {
+				metrics.WatchLookupFailed(ctx, "istio", "ZTunnel", err)
+			}
 			return nil // a revision that does not exist yet: its Istio reconciles when it creates it
 		}
 		owner := metav1.GetControllerOf(rev)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -16,6 +17,7 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
+	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
@@ -126,12 +128,20 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
+// inNamespace maps a namespace to the IstioCNI when it installs into it. When the IstioCNI cannot be read, the
+// failure is reported and the IstioCNI is reconciled anyway (its name is known), so that no change is missed.
 func (r *Reconciler) inNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
 	cni := &sailv1.IstioCNI{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: sailv1.IstioCNIName}, cni); err != nil || cni.Spec.Namespace != ns.GetName() {
+	key := client.ObjectKey{Name: sailv1.IstioCNIName}
+	if err := r.Client.Get(ctx, key, cni); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		metrics.WatchLookupFailed(ctx, "istiocni", "Namespace", err)
+	} else if cni.Spec.Namespace != ns.GetName() {
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(cni)}}
+	return []reconcile.Request{{NamespacedName: key}}
 }
 
 // OwnedTypes lists the kinds the cni chart of the supported versions renders, to watch them. The scheme lacks

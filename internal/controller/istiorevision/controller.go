@@ -25,6 +25,7 @@ import (
 	"github.com/sail-mesh/sail/internal/mesh/istiocrds"
 	"github.com/sail-mesh/sail/internal/mesh/revision"
 	"github.com/sail-mesh/sail/internal/mesh/revisiontags"
+	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/status"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
@@ -255,6 +256,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 func (r *Reconciler) revisionsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
 	list := &sailv1.IstioRevisionList{}
 	if err := r.Client.List(ctx, list, client.MatchingFields{IndexNamespace: o.GetName()}); err != nil {
+		metrics.WatchLookupFailed(ctx, "istiorevision", "Namespace", err)
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(list.Items))

@@ -16,7 +16,6 @@ import (
 	"github.com/sail-mesh/sail/internal/mesh/istiocrds"
 )
 
-
 // TestIstioRevision_HelmInstalledNewerCRDsAreNotDowngraded pre-creates Istio's CRDs as `helm install istio-base`
 // of Istio 1.31.0 does (labelled by Helm, not by Sail, so the operator's label-filtered cache does not see them),
 // then installs an Istio 1.30.0: the CRDs must stay those of 1.31.0, and the revision says so.

@@ -11,7 +11,9 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -51,6 +54,47 @@ type Lifecycle struct {
 	// finalized remembers when the objects of a resource (by UID) were deleted, so that a reconcile that still
 	// sees the resource from a cache lagging behind the finalizer's removal does not delete them again.
 	finalized sync.Map
+	// written remembers the inventory last written for each resource (by name, a writtenInventory), so that a
+	// reconcile that reads the resource from a cache lagging behind that write still prunes from it.
+	written sync.Map
+}
+
+// writtenInventory is the inventory last written to the status of the resource with UID uid.
+type writtenInventory struct {
+	uid     types.UID
+	entries []sailv1.InventoryEntry
+}
+
+// RestoreInventory replaces *inv, read with obj (maybe from a lagging cache), with the inventory this process
+// last wrote for obj, if any: the operator is the only writer of status.inventory, so what it wrote last is
+// what the API server has. A reconcile after a restart finds none and keeps what it read.
+func (l *Lifecycle) RestoreInventory(obj client.Object, inv *[]sailv1.InventoryEntry) {
+	if w, ok := l.written.Load(inventoryKey(obj)); ok && w.(writtenInventory).uid == obj.GetUID() {
+		*inv = slices.Clone(w.(writtenInventory).entries)
+	}
+}
+
+// RememberInventory records that entries is now obj's inventory in the API server.
+func (l *Lifecycle) RememberInventory(obj client.Object, entries []sailv1.InventoryEntry) {
+	l.written.Store(inventoryKey(obj), writtenInventory{uid: obj.GetUID(), entries: slices.Clone(entries)})
+}
+
+// ForgetInventory drops what RememberInventory recorded for the resource of key (it is gone).
+func (l *Lifecycle) ForgetInventory(key client.ObjectKey) {
+	l.written.Delete(key.String())
+}
+
+func inventoryKey(obj client.Object) string {
+	return client.ObjectKeyFromObject(obj).String()
+}
+
+// patchInventory is status.PatchInventory, remembering what it wrote.
+func (l *Lifecycle) patchInventory(ctx context.Context, obj client.Object, inv *[]sailv1.InventoryEntry, entries []sailv1.InventoryEntry) error {
+	if err := status.PatchInventory(ctx, l.Client, obj, inv, entries); err != nil {
+		return err
+	}
+	l.RememberInventory(obj, entries)
+	return nil
 }
 
 // finalizedMemory is how long a finalized UID is remembered.
@@ -121,7 +165,7 @@ func (l *Lifecycle) ApplyAndPrune(ctx context.Context, obj client.Object, inv *[
 	current := apply.Inventory(objs)
 	old := *inv
 	if len(apply.Diff(current, old)) > 0 {
-		if err := status.PatchInventory(ctx, l.Client, obj, inv, apply.Union(old, current)); err != nil {
+		if err := l.patchInventory(ctx, obj, inv, apply.Union(old, current)); err != nil {
 			return err
 		}
 	}
@@ -173,19 +217,21 @@ func (l *Lifecycle) Finalize(ctx context.Context, obj client.Object, inv *[]sail
 	}
 	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(obj, l.Finalizer)
-	return client.IgnoreNotFound(l.Client.Patch(ctx, obj, patch))
+	if err := l.Client.Patch(ctx, obj, patch); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	l.ForgetInventory(client.ObjectKeyFromObject(obj))
+	return nil
 }
 
 // deleteAll deletes what the inventory lists plus what render returns, and remembers that obj was finalized.
+// When some deletions fail, the inventory is narrowed to what is left, and both errors are returned.
 func (l *Lifecycle) deleteAll(ctx context.Context, obj client.Object, inv *[]sailv1.InventoryEntry, namespace string, render RenderFunc) error {
-	entries := *inv
-	if objs, err := render(); err == nil {
-		if err := l.Applier.Prepare(objs, obj, namespace); err == nil {
-			entries = apply.Union(entries, apply.Inventory(objs))
-		}
-	}
+	entries := apply.Union(*inv, l.leftovers(ctx, obj, namespace, render))
 	if failed, err := l.Applier.Delete(ctx, entries); err != nil {
-		_ = status.PatchInventory(ctx, l.Client, obj, inv, failed)
+		if patchErr := l.patchInventory(ctx, obj, inv, failed); patchErr != nil {
+			err = errors.Join(err, fmt.Errorf("recording the objects still to delete in status.inventory: %w", patchErr))
+		}
 		return err
 	}
 	log.FromContext(ctx).Info("deleted the applied objects", "count", len(entries))
@@ -198,6 +244,25 @@ func (l *Lifecycle) deleteAll(ctx context.Context, obj client.Object, inv *[]sai
 		return true
 	})
 	l.finalized.Store(obj.GetUID(), now)
+	return nil
+}
+
+// leftovers returns the inventory entries of what render returns, for a resource being deleted. When render (or
+// preparing its objects) fails, e.g. because an input is gone, the failure is logged and recorded as a warning
+// event, and only the inventory is deleted: objects applied but not recorded there would be left behind.
+func (l *Lifecycle) leftovers(ctx context.Context, obj client.Object, namespace string, render RenderFunc) []sailv1.InventoryEntry {
+	objs, err := render()
+	if err == nil {
+		err = l.Applier.Prepare(objs, obj, namespace)
+	}
+	if err == nil {
+		return apply.Inventory(objs)
+	}
+	log.FromContext(ctx).Info("deleting only the objects the inventory lists: rendering the others failed", "error", err.Error())
+	if l.Recorder != nil {
+		l.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, "LeftoversNotRendered", "Finalize",
+			"Deleting only the objects status.inventory lists: rendering what else may have been applied failed: %v", err)
+	}
 	return nil
 }
 

@@ -41,7 +41,18 @@ func TestOutcome_SetConditions(t *testing.T) {
 		g.Expect(rec.Message).To(Equal("no namespace"))
 		g.Expect(rec.ObservedGeneration).To(Equal(int64(2)))
 		g.Expect(meta.IsStatusConditionFalse(conds, sailv1.ConditionReady)).To(BeTrue())
+		g.Expect(meta.IsStatusConditionTrue(conds, status.ConditionStalled)).To(BeTrue(), "a missing namespace needs the user")
+		g.Expect(meta.FindStatusCondition(conds, status.ConditionReconciling)).To(BeNil())
+	})
+
+	t.Run("a retryable failure is Reconciling", func(t *testing.T) {
+		g := NewWithT(t)
+		var conds []metav1.Condition
+		o := &Outcome{}
+		o.Fail(sailv1.ReasonReconcileError, errors.New("conflict"))
+		o.SetConditions(&conds, 1)
 		g.Expect(meta.IsStatusConditionTrue(conds, status.ConditionReconciling)).To(BeTrue())
+		g.Expect(meta.FindStatusCondition(conds, status.ConditionStalled)).To(BeNil())
 	})
 
 	t.Run("applied and not ready is NotReady", func(t *testing.T) {

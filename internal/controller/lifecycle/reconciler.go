@@ -141,9 +141,12 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (c
 		if apierrors.IsNotFound(err) {
 			// Gone, also when its finalizer was removed by hand (Finalize never ran): drop what is cached for it.
 			r.lc.Forget(req.Name)
+			r.lc.ForgetInventory(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// The inventory is the one last written, not the one of a cache that may lag behind that write.
+	r.lc.RestoreInventory(obj, r.kind.StatusOf(obj).Inventory)
 	if !obj.GetDeletionTimestamp().IsZero() {
 		namespace, render := r.kind.Leftovers(ctx, obj)
 		return ctrl.Result{}, r.lc.Finalize(ctx, obj, r.kind.StatusOf(obj).Inventory, namespace, render)
@@ -263,5 +266,9 @@ func (r *Reconciler[T]) writeStatus(ctx context.Context, s *Scope[T]) error {
 	if equality.Semantic.DeepEqual(before.All, s.status.All) {
 		return nil
 	}
-	return status.Patch(ctx, r.lc.Client, s.Obj, s.status.All, s.status.Clear...)
+	if err := status.Patch(ctx, r.lc.Client, s.Obj, s.status.All, s.status.Clear...); err != nil {
+		return err
+	}
+	r.lc.RememberInventory(s.Obj, *s.status.Inventory)
+	return nil
 }

@@ -20,13 +20,13 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
 	"github.com/sail-mesh/sail/internal/mesh/revision"
 	"github.com/sail-mesh/sail/internal/mesh/revisiontags"
+	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/status"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
@@ -82,12 +82,11 @@ func (r *Reconciler) Refuse(*sailv1.IstioRevisionTag) error { return nil }
 // back when the target appears or the conflicting revision goes.
 func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, error) {
 	tag := s.Obj
-	rev, msg, err := r.target(ctx, tag)
+	rev, reason, msg, err := r.target(ctx, tag)
 	if err != nil {
 		s.Outcome.Fail(sailv1.ReasonReconcileError, err)
 		return lifecycle.Plan{}, err
 	}
-	reason := sailv1.ReasonRefNotFound
 	var shared bool
 	if rev != nil {
 		if shared, reason, msg, err = r.conflict(ctx, tag, rev); err != nil {
@@ -109,7 +108,8 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 	}, nil
 }
 
-// SetStatus sets Reconciled (a tag has no Ready: it has no workloads of its own), InUse and the state.
+// SetStatus sets Reconciled (a tag has no Ready: it has no workloads of its own), the kstatus conditions derived
+// from it (Stalled while an error no retry fixes blocks it, Reconciling while it waits), InUse and the state.
 func (r *Reconciler) SetStatus(ctx context.Context, s *scope) error {
 	tag, out, gen := s.Obj, &s.Outcome, s.Obj.Generation
 	if out.Err != nil {
@@ -118,6 +118,7 @@ func (r *Reconciler) SetStatus(ctx context.Context, s *scope) error {
 		status.Set(&tag.Status.Conditions, gen, sailv1.ConditionReconciled, metav1.ConditionTrue, sailv1.ReasonReconcileSucceeded,
 			out.Applied+" is applied.")
 	}
+	status.SetKstatus(&tag.Status.Conditions, gen)
 	usage, err := revision.Of(ctx, r.Client, tag.Name)
 	revision.SetInUse(&tag.Status.Conditions, gen, usage, err, "tag", " (through this tag).")
 	tag.Status.State = State(tag.Status.Conditions)
@@ -127,7 +128,7 @@ func (r *Reconciler) SetStatus(ctx context.Context, s *scope) error {
 // Leftovers renders the tag's objects for its deletion, when its target is still there.
 func (r *Reconciler) Leftovers(ctx context.Context, tag *sailv1.IstioRevisionTag) (string, lifecycle.RenderFunc) {
 	return tag.Status.IstiodNamespace, func() ([]*unstructured.Unstructured, error) {
-		rev, _, err := r.target(ctx, tag)
+		rev, _, _, err := r.target(ctx, tag)
 		if err != nil || rev == nil {
 			return nil, errors.Join(err, errors.New("target not found"))
 		}
@@ -139,8 +140,10 @@ func (r *Reconciler) Leftovers(ctx context.Context, tag *sailv1.IstioRevisionTag
 	}
 }
 
-// target returns the IstioRevision the tag points at, or nil and a message saying what is missing.
-func (r *Reconciler) target(ctx context.Context, tag *sailv1.IstioRevisionTag) (*sailv1.IstioRevision, string, error) {
+// target returns the IstioRevision the tag points at, or nil with a reason and a message saying what is missing:
+// RefNotFound (the tag is Stalled until the target is created) when the Istio or IstioRevision it names does not
+// exist, WaitingForRevision when the Istio it names has no active revision yet (the Istio is making one).
+func (r *Reconciler) target(ctx context.Context, tag *sailv1.IstioRevisionTag) (*sailv1.IstioRevision, string, string, error) {
 	ref := tag.Spec.TargetRef
 	revName := ref.Name
 	switch ref.Kind {
@@ -148,38 +151,61 @@ func (r *Reconciler) target(ctx context.Context, tag *sailv1.IstioRevisionTag) (
 		istio := &sailv1.Istio{}
 		if err := r.Client.Get(ctx, client.ObjectKey{Name: ref.Name}, istio); err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, fmt.Sprintf("Istio %q does not exist; the tag is applied once it does.", ref.Name), nil
+				return nil, sailv1.ReasonRefNotFound, fmt.Sprintf("Istio %q does not exist; create it, or point "+
+					"spec.targetRef at an existing Istio or IstioRevision. The tag is applied once it exists.", ref.Name), nil
 			}
-			return nil, "", err
+			return nil, "", "", err
 		}
-		if istio.Status.ActiveRevisionName == "" {
-			return nil, fmt.Sprintf("Istio %q has no active revision yet.", ref.Name), nil
+		name, err := r.followedRevision(ctx, tag, istio)
+		if err != nil || name == "" {
+			return nil, sailv1.ReasonWaitingForRevision, fmt.Sprintf("Istio %q has no active revision yet.", ref.Name), err
 		}
-		revName = istio.Status.ActiveRevisionName
-		if current := tag.Status.IstioRevision; current != "" && current != revName {
-			keep, err := r.keepCurrent(ctx, revName, current)
-			if err != nil {
-				return nil, "", err
-			}
-			if keep {
-				revName = current
-			}
-		}
+		revName = name
 	case sailv1.IstioRevisionKind:
 	default:
-		return nil, fmt.Sprintf("Unknown target kind %q; use Istio or IstioRevision.", ref.Kind), nil
+		return nil, sailv1.ReasonRefNotFound, fmt.Sprintf("Unknown target kind %q; use Istio or IstioRevision.", ref.Kind), nil
+	}
+	return r.targetRevision(ctx, revName, ref.Kind == sailv1.IstioKind)
+}
+
+// followedRevision returns the revision a tag that targets an Istio points at: the Istio's active revision, or
+// the tag's current one while keepCurrent says so; "" while the Istio has no active revision.
+func (r *Reconciler) followedRevision(ctx context.Context, tag *sailv1.IstioRevisionTag, istio *sailv1.Istio) (string, error) {
+	revName := istio.Status.ActiveRevisionName
+	if revName == "" {
+		return "", nil
+	}
+	if current := tag.Status.IstioRevision; current != "" && current != revName {
+		keep, err := r.keepCurrent(ctx, revName, current)
+		if err != nil {
+			return "", err
+		}
+		if keep {
+			revName = current
+		}
+	}
+	return revName, nil
+}
+
+// targetRevision reads the revision a tag points at; one that is missing or being deleted is waited for when it
+// is an Istio's (viaIstio: the Istio replaces it) and is RefNotFound when the tag names it.
+func (r *Reconciler) targetRevision(ctx context.Context, name string, viaIstio bool) (*sailv1.IstioRevision, string, string, error) {
+	reason := sailv1.ReasonRefNotFound
+	if viaIstio {
+		reason = sailv1.ReasonWaitingForRevision
 	}
 	rev := &sailv1.IstioRevision{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: revName}, rev); err != nil {
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, rev); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, fmt.Sprintf("IstioRevision %q does not exist; the tag is applied once it does.", revName), nil
+			return nil, reason, fmt.Sprintf("IstioRevision %q does not exist; create it, or point spec.targetRef at an "+
+				"existing Istio or IstioRevision. The tag is applied once it exists.", name), nil
 		}
-		return nil, "", err
+		return nil, "", "", err
 	}
 	if !rev.DeletionTimestamp.IsZero() {
-		return nil, fmt.Sprintf("IstioRevision %q is being deleted.", revName), nil
+		return nil, reason, fmt.Sprintf("IstioRevision %q is being deleted; point spec.targetRef at another Istio or IstioRevision.", name), nil
 	}
-	return rev, "", nil
+	return rev, "", "", nil
 }
 
 // keepCurrent tells whether a tag that follows an Istio should stay on its current revision while the Istio's
@@ -291,18 +317,9 @@ func SelectDefaultValidator(objs []*unstructured.Unstructured) []*unstructured.U
 }
 
 // State summarises a tag's conditions in one word: Pending before the first reconcile, Healthy when reconciled,
-// ReconcileError otherwise.
+// ReconcileError otherwise (status.State for a kind without a Ready condition).
 func State(conds []metav1.Condition) sailv1.LifecycleState {
-	for _, c := range conds {
-		if c.Type != sailv1.ConditionReconciled {
-			continue
-		}
-		if c.Status == metav1.ConditionTrue {
-			return sailv1.StateHealthy
-		}
-		return sailv1.StateReconcileError
-	}
-	return sailv1.StatePending
+	return status.State(conds)
 }
 
 // SetupWithManager registers the controller and its watches: the tags, the objects they own, the Istios and
@@ -323,7 +340,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 func (r *Reconciler) tagsFor(ctx context.Context, o client.Object) []reconcile.Request {
 	list := &sailv1.IstioRevisionTagList{}
 	if err := r.Client.List(ctx, list); err != nil {
-		log.FromContext(ctx).Error(err, "listing IstioRevisionTags")
+		metrics.WatchLookupFailed(ctx, "istiorevisiontag", "Istio or IstioRevision", err)
 		return nil
 	}
 	return Affected(list.Items, o)

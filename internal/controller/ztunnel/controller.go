@@ -20,6 +20,7 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
+	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
@@ -85,14 +86,14 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		return lifecycle.Plan{}, reconcile.TerminalError(err)
 	}
 	zt.Status.Version = version.Name
-	rev, missing, err := r.target(ctx, zt)
+	rev, reason, missing, err := r.target(ctx, zt)
 	if err != nil {
 		s.Outcome.Fail(sailv1.ReasonReconcileError, err)
 		return lifecycle.Plan{}, err
 	}
 	zt.Status.IstioRevision = ""
 	if missing != "" {
-		s.Outcome.Fail(sailv1.ReasonTargetNotFound, errors.New(missing))
+		s.Outcome.Fail(reason, errors.New(missing))
 		return lifecycle.Plan{}, nil // the Istio and IstioRevision watches bring us back
 	}
 	key := []string{string(r.Platform)}
@@ -121,7 +122,7 @@ func (r *Reconciler) SetStatus(_ context.Context, s *scope) error {
 // Leftovers renders the ZTunnel's objects for its deletion, with the target revision's values.
 func (r *Reconciler) Leftovers(ctx context.Context, zt *sailv1.ZTunnel) (string, lifecycle.RenderFunc) {
 	return zt.Spec.Namespace, func() ([]*unstructured.Unstructured, error) {
-		rev, _, err := r.target(ctx, zt)
+		rev, _, _, err := r.target(ctx, zt)
 		if err != nil || (zt.Spec.TargetRef != nil && rev == nil) {
 			return nil, errors.New("the target revision is unknown")
 		}
@@ -129,35 +130,38 @@ func (r *Reconciler) Leftovers(ctx context.Context, zt *sailv1.ZTunnel) (string,
 	}
 }
 
-// target returns the IstioRevision the ZTunnel's targetRef resolves to (nil without a targetRef), or a message
-// saying what is missing.
-func (r *Reconciler) target(ctx context.Context, zt *sailv1.ZTunnel) (*sailv1.IstioRevision, string, error) {
+// target returns the IstioRevision the ZTunnel's targetRef resolves to (nil without a targetRef), or a reason and
+// a message saying what is missing: TargetNotFound (Stalled until the target is created) when the Istio or
+// IstioRevision it names does not exist, WaitingForRevision while the Istio it names has no active revision.
+func (r *Reconciler) target(ctx context.Context, zt *sailv1.ZTunnel) (*sailv1.IstioRevision, string, string, error) {
 	ref := zt.Spec.TargetRef
 	if ref == nil {
-		return nil, "", nil
+		return nil, "", "", nil
 	}
-	revName := ref.Name
+	revName, reason := ref.Name, sailv1.ReasonTargetNotFound
 	if ref.Kind == sailv1.IstioKind {
 		istio := &sailv1.Istio{}
 		if err := r.Client.Get(ctx, client.ObjectKey{Name: ref.Name}, istio); err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, fmt.Sprintf("Istio %q, named by spec.targetRef, does not exist.", ref.Name), nil
+				return nil, reason, fmt.Sprintf("Istio %q, named by spec.targetRef, does not exist; create it or "+
+					"change spec.targetRef.", ref.Name), nil
 			}
-			return nil, "", err
+			return nil, "", "", err
 		}
-		if istio.Status.ActiveRevisionName == "" {
-			return nil, fmt.Sprintf("Istio %q, named by spec.targetRef, has no active revision yet.", ref.Name), nil
+		revName, reason = istio.Status.ActiveRevisionName, sailv1.ReasonWaitingForRevision
+		if revName == "" {
+			return nil, reason, fmt.Sprintf("Istio %q, named by spec.targetRef, has no active revision yet.", ref.Name), nil
 		}
-		revName = istio.Status.ActiveRevisionName
 	}
 	rev := &sailv1.IstioRevision{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: revName}, rev); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, fmt.Sprintf("IstioRevision %q, the target of spec.targetRef, does not exist.", revName), nil
+			return nil, reason, fmt.Sprintf("IstioRevision %q, the target of spec.targetRef, does not exist; create "+
+				"it or change spec.targetRef.", revName), nil
 		}
-		return nil, "", err
+		return nil, "", "", err
 	}
-	return rev, "", nil
+	return rev, "", "", nil
 }
 
 // Render returns the ztunnel chart's objects for the ZTunnel's spec and the target revision (nil for none).
@@ -192,17 +196,26 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-func (r *Reconciler) singleton(ctx context.Context) *sailv1.ZTunnel {
-	zt := &sailv1.ZTunnel{}
+// singleton reads the ZTunnel for a watch of kind; nil when there is none. A failed read is reported and returns
+// unknown=true: the caller reconciles the ZTunnel anyway (its name is known), so that no change is missed.
+func (r *Reconciler) singleton(ctx context.Context, kind string) (zt *sailv1.ZTunnel, unknown bool) {
+	zt = &sailv1.ZTunnel{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: sailv1.ZTunnelName}, zt); err != nil {
-		return nil
+		if !apierrors.IsNotFound(err) {
+			metrics.WatchLookupFailed(ctx, "ztunnel", kind, err)
+		}
+		return nil, !apierrors.IsNotFound(err)
 	}
-	return zt
+	return zt, false
 }
 
+// request is the reconcile request of the ZTunnel.
+var request = []reconcile.Request{{NamespacedName: client.ObjectKey{Name: sailv1.ZTunnelName}}}
+
 func (r *Reconciler) inNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
-	if zt := r.singleton(ctx); zt != nil && zt.Spec.Namespace == ns.GetName() {
-		return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(zt)}}
+	zt, unknown := r.singleton(ctx, "Namespace")
+	if unknown || (zt != nil && zt.Spec.Namespace == ns.GetName()) {
+		return request
 	}
 	return nil
 }
@@ -210,7 +223,10 @@ func (r *Reconciler) inNamespace(ctx context.Context, ns client.Object) []reconc
 // targeting maps an Istio or IstioRevision to the ZTunnel when its targetRef may resolve to it: the Istio it
 // names, or the IstioRevision it names or one controlled by the Istio it names.
 func (r *Reconciler) targeting(ctx context.Context, o client.Object) []reconcile.Request {
-	zt := r.singleton(ctx)
+	zt, unknown := r.singleton(ctx, "Istio or IstioRevision")
+	if unknown {
+		return request
+	}
 	if zt == nil || zt.Spec.TargetRef == nil {
 		return nil
 	}
@@ -227,7 +243,7 @@ func (r *Reconciler) targeting(ctx context.Context, o client.Object) []reconcile
 	if !match {
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(zt)}}
+	return request
 }
 
 // OwnedTypes lists the kinds the ztunnel chart of the supported versions renders, to watch them.

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
 )
 
@@ -187,6 +188,7 @@ func Watch(b *builder.Builder, reader client.Reader) *builder.Builder {
 func allRevisions(ctx context.Context, reader client.Reader) []reconcile.Request {
 	list := &sailv1.IstioRevisionList{}
 	if err := reader.List(ctx, list); err != nil {
+		metrics.WatchLookupFailed(ctx, "istiorevision", "IstioCNI or ZTunnel", err)
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(list.Items))

@@ -25,15 +25,17 @@ func True(conds []metav1.Condition, condType string) bool {
 	return meta.IsStatusConditionTrue(conds, condType)
 }
 
-// State summarises Reconciled and Ready in one word.
+// State summarises Reconciled and Ready in one word: Pending until Reconciled is known, ReconcileError while it
+// is False, then Healthy or NotReady from Ready (a kind without a Ready condition is Healthy once reconciled).
 func State(conds []metav1.Condition) sailv1.LifecycleState {
 	rec := meta.FindStatusCondition(conds, sailv1.ConditionReconciled)
+	ready := meta.FindStatusCondition(conds, sailv1.ConditionReady)
 	switch {
-	case rec == nil:
+	case rec == nil || rec.Status == metav1.ConditionUnknown:
 		return sailv1.StatePending
 	case rec.Status != metav1.ConditionTrue:
 		return sailv1.StateReconcileError
-	case True(conds, sailv1.ConditionReady):
+	case ready == nil || ready.Status == metav1.ConditionTrue:
 		return sailv1.StateHealthy
 	default:
 		return sailv1.StateNotReady
@@ -48,27 +50,39 @@ const (
 	ConditionStalled = "Stalled"
 )
 
-// terminalReasons are Reconciled reasons that no retry can fix: the spec must change.
+// terminalReasons are Reconciled reasons that no retry can fix: the spec must change, or something outside the
+// resource must (a namespace created, a conflicting object deleted, a target created). The watches of each
+// controller notice the outside change and reconcile the resource again, which then recovers by itself.
 var terminalReasons = map[string]bool{
 	sailv1.ReasonInvalidSpec: true, sailv1.ReasonRenderError: true, sailv1.ReasonUpgradeRefused: true,
+	sailv1.ReasonOwnershipConflict: true, sailv1.ReasonNameAlreadyExists: true,
+	sailv1.ReasonNamespaceNotFound: true, sailv1.ReasonNamespaceTerminating: true,
+	sailv1.ReasonTargetNotFound: true, sailv1.ReasonRefNotFound: true,
 }
 
-// SetKstatus derives Reconciling and Stalled from Reconciled and Ready: Stalled while a spec error blocks
-// progress, Reconciling while not ready for any other reason, neither when ready. Absent conditions mean False.
+// Terminal tells whether a Reconciled reason means Stalled: no retry can fix it.
+func Terminal(reason string) bool {
+	return terminalReasons[reason]
+}
+
+// SetKstatus derives Reconciling and Stalled from Reconciled and Ready: Stalled while an error no retry can fix
+// blocks progress (Terminal), Reconciling while not reconciled or not ready for any other reason, neither when
+// reconciled and ready. A kind without a Ready condition (IstioRevisionTag) is settled once reconciled. Absent
+// conditions mean False.
 func SetKstatus(conds *[]metav1.Condition, generation int64) {
 	rec := meta.FindStatusCondition(*conds, sailv1.ConditionReconciled)
 	ready := meta.FindStatusCondition(*conds, sailv1.ConditionReady)
 	switch {
-	case rec != nil && rec.Status == metav1.ConditionFalse && terminalReasons[rec.Reason]:
+	case rec != nil && rec.Status == metav1.ConditionFalse && Terminal(rec.Reason):
 		meta.RemoveStatusCondition(conds, ConditionReconciling)
 		Set(conds, generation, ConditionStalled, metav1.ConditionTrue, rec.Reason, rec.Message)
-	case ready == nil || ready.Status != metav1.ConditionTrue || (rec != nil && rec.Status != metav1.ConditionTrue):
+	case rec == nil || rec.Status != metav1.ConditionTrue || (ready != nil && ready.Status != metav1.ConditionTrue):
 		meta.RemoveStatusCondition(conds, ConditionStalled)
 		reason, msg := sailv1.ReasonNotReady, "Waiting for the first reconcile."
 		if ready != nil {
 			reason, msg = ready.Reason, ready.Message
 		}
-		if rec != nil && rec.Status == metav1.ConditionFalse {
+		if rec != nil && rec.Status != metav1.ConditionTrue {
 			reason, msg = rec.Reason, rec.Message
 		}
 		Set(conds, generation, ConditionReconciling, metav1.ConditionTrue, reason, msg)
