@@ -95,9 +95,8 @@ func TestWrites_NothingChangedNothingWritten(t *testing.T) {
 		op, err = cluster.StartOperator(logDir, "operator-restarted", flags...)
 		g.Expect(err).NotTo(HaveOccurred())
 		for _, controller := range []string{"istio", "istiorevision"} {
-			g.Eventually(func() (float64, error) {
-				return framework.ScrapeMetric(metricsAddr, `controller_runtime_reconcile_total{controller="`+controller+`",result="success"}`)
-			}, waitFor).Should(BeNumerically(">", 0), "the restarted operator reconciles every %s", controller)
+			scrape := func() (float64, error) { return framework.ScrapeMetric(metricsAddr, reconcileMetric(controller)) }
+			g.Eventually(scrape, waitFor).Should(BeNumerically(">", 0), "the restarted operator reconciles every %s", controller)
 		}
 		writes := settle(t, tail)
 		t.Logf("FIGURE operator restart with nothing changed: %d operator writes", len(writes))
@@ -160,7 +159,12 @@ func metric(t *testing.T, addr, name string) float64 {
 
 // reconcileCount is how many reconciles the controller finished successfully.
 func reconcileCount(t *testing.T, addr, controller string) float64 {
-	return metric(t, addr, `controller_runtime_reconcile_total{controller="`+controller+`",result="success"}`)
+	return metric(t, addr, reconcileMetric(controller))
+}
+
+// reconcileMetric names the count of the controller's successful reconciles.
+func reconcileMetric(controller string) string {
+	return `controller_runtime_reconcile_total{controller="` + controller + `",result="success"}`
 }
 
 // testNamespaceRelabel labels relabelNamespaces namespaces for injection and unlabels them again while writes-apps
