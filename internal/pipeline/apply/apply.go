@@ -316,7 +316,7 @@ func (a *Applier) Forget(ids ...string) {
 // or the garbage collector after its owner went, also when the owner's finalizer was removed by hand), unless
 // what it remembers is of a newer object of the same name.
 func (a *Applier) ForgetDeleted(gk schema.GroupKind, obj metav1.Object) {
-	id := obj.GetNamespace() + "_" + obj.GetName() + "_" + gk.Group + "_" + gk.Kind
+	id := objectid.IDOf(obj.GetNamespace(), obj.GetName(), gk)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if rec, ok := a.applied[id]; ok && (rec.uid == "" || rec.uid == obj.GetUID()) {

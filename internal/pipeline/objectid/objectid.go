@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 )
 
@@ -18,8 +19,12 @@ const AnnotationHash = "sailoperator.io/applied-hash"
 
 // ID identifies an object as namespace_name_group_kind.
 func ID(u *unstructured.Unstructured) string {
-	gvk := u.GroupVersionKind()
-	return u.GetNamespace() + "_" + u.GetName() + "_" + gvk.Group + "_" + gvk.Kind
+	return IDOf(u.GetNamespace(), u.GetName(), u.GroupVersionKind().GroupKind())
+}
+
+// IDOf is the ID of the object of kind gk named namespace/name.
+func IDOf(namespace, name string, gk schema.GroupKind) string {
+	return namespace + "_" + name + "_" + gk.Group + "_" + gk.Kind
 }
 
 // IDs returns the IDs of objs as a set.
