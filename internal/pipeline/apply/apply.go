@@ -196,7 +196,7 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) (A
 		return "", err
 	}
 	exists := err == nil
-	if exists && a.unchanged(u, id, hash, live) {
+	if exists && a.unchanged(ctx, u, id, hash, live) {
 		a.count(func(s *Stats) { s.Skipped++ })
 		return Unchanged, nil
 	}
@@ -238,7 +238,7 @@ func (a *Applier) getLive(ctx context.Context, u *unstructured.Unstructured) (cl
 	return obj, nil
 }
 
-func (a *Applier) unchanged(u *unstructured.Unstructured, id, hash string, live client.Object) bool {
+func (a *Applier) unchanged(ctx context.Context, u *unstructured.Unstructured, id, hash string, live client.Object) bool {
 	if live.GetAnnotations()[AnnotationAppliedHash] != hash || live.GetDeletionTimestamp() != nil {
 		return false
 	}
@@ -260,7 +260,7 @@ func (a *Applier) unchanged(u *unstructured.Unstructured, id, hash string, live 
 		want := u.DeepCopy()
 		keepLiveFailurePolicy(want, live)
 		if path := liveDifference(live, want); path != "" {
-			log.Log.V(1).Info("re-applying an object changed while the operator was away", "object", id, "field", path)
+			log.FromContext(ctx).V(1).Info("re-applying an object changed while the operator was away", "object", id, "field", path)
 			return false
 		}
 	}

@@ -32,8 +32,8 @@ func liveDifference(live client.Object, want *unstructured.Unstructured) string 
 
 // difference returns the path (below path) of the first value of want that have does not hold, or "": maps key
 // by key (have may hold more keys), lists element by element (same length), leaves equal, numbers by value and
-// resource quantities by amount ("2048Mi" is "2Gi"). An empty map, list or string in want is held by its absence; a null in
-// want is always held (apply would not set it).
+// resource quantities by amount ("2048Mi" is "2Gi"). An empty map, list or string in want is held by its
+// absence; a null in want is always held (apply would not set it).
 func difference(have, want any, path string) string {
 	switch w := want.(type) {
 	case nil:
