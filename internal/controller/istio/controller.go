@@ -13,13 +13,13 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/controller/lifecycle"
 	"github.com/sail-mesh/sail/internal/mesh/workloads"
 	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/pipeline/status"
@@ -67,7 +67,26 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 	}
 	setStatus(&istio.Status, istio.Generation, out)
 	err = r.patchStatus(ctx, istio, before)
-	return result, errors.Join(out.err, err, out.migrationErr, out.defaultTagErr, out.pruneErr)
+	if err = errors.Join(out.err, err, out.migrationErr); err != nil {
+		return result, errors.Join(err, out.defaultTagErr, out.pruneErr)
+	}
+	return r.retryHousekeeping(ctx, result, out), nil
+}
+
+// HousekeepingRetry is how soon an Istio whose only failures are housekeeping (the default tag, pruning) is
+// reconciled again. Such failures are usually refusals (RBAC, an admission policy) that no watch sees lifted, so
+// they are retried at this steady pace instead of with a backoff that grows to minutes.
+const HousekeepingRetry = 10 * time.Second
+
+// retryHousekeeping logs the housekeeping failures of out, if any, and schedules their retry.
+func (r *Reconciler) retryHousekeeping(ctx context.Context, result ctrl.Result, out outcome) ctrl.Result {
+	err := errors.Join(out.defaultTagErr, out.pruneErr)
+	if err == nil {
+		return result
+	}
+	log.FromContext(ctx).Error(err, "housekeeping failed; the active revision still serves", "retryIn", HousekeepingRetry)
+	result.RequeueAfter = sooner(result.RequeueAfter, HousekeepingRetry)
+	return result
 }
 
 func (r *Reconciler) addFinalizer(ctx context.Context, istio *sailv1.Istio) error {
@@ -94,8 +113,8 @@ func (r *Reconciler) reconcile(ctx context.Context, istio *sailv1.Istio) (outcom
 	// not be created or updated) the revision that serves now stays, however long the failure lasts.
 	applied := out.err == nil && findRevision(out.revisions, out.active) != nil
 	// The default tag and the pruning of inactive revisions report their failures in DefaultTagReconciled and
-	// RevisionsMaintained, not in Reconciled or Ready: the active revision serves regardless. The errors still
-	// come back for a retry with backoff.
+	// RevisionsMaintained, not in Reconciled or Ready: the active revision serves regardless. They are retried
+	// every HousekeepingRetry (see retryHousekeeping).
 	out.defaultTag, out.defaultTagErr = r.defaultTag(ctx, istio, out.err == nil)
 	var result ctrl.Result
 	if applied {
@@ -226,5 +245,5 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	return ctrl.NewControllerManagedBy(mgr).For(&sailv1.Istio{}).Owns(&sailv1.IstioRevision{}).Owns(&sailv1.IstioRevisionTag{}).
 		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.istiosBlockedBy)).
 		Watches(&sailv1.ZTunnel{}, handler.EnqueueRequestsFromMapFunc(r.istioOfZTunnel)).Named("istio").
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).Complete(r)
+		WithOptions(lifecycle.Options(concurrency)).Complete(r)
 }

@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -27,7 +26,7 @@ import (
 // what it remembers shrinks with what exists (see apply.Applier.ForgetDeleted).
 func NewBuilder(mgr ctrl.Manager, applier *apply.Applier, obj client.Object, name string, concurrency int, owned ...client.Object) *builder.Builder {
 	b := ctrl.NewControllerManagedBy(mgr).For(obj).Named(name).
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency})
+		WithOptions(Options(concurrency))
 	for _, o := range owned {
 		b = b.Owns(o)
 		if gvk, err := apiutil.GVKForObject(o, mgr.GetScheme()); err == nil {
