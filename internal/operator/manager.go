@@ -3,7 +3,6 @@ package operator
 import (
 	"context"
 	"fmt"
-	"github.com/sail-mesh/sail/internal/controller/lifecycle"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -28,6 +27,7 @@ import (
 	istioctrl "github.com/sail-mesh/sail/internal/controller/istio"
 	"github.com/sail-mesh/sail/internal/controller/istiocni"
 	"github.com/sail-mesh/sail/internal/controller/istiorevision"
+	"github.com/sail-mesh/sail/internal/controller/lifecycle"
 	"github.com/sail-mesh/sail/internal/controller/revisiontag"
 	"github.com/sail-mesh/sail/internal/controller/ztunnel"
 	"github.com/sail-mesh/sail/internal/mesh/istiocrds"
@@ -178,6 +178,7 @@ func (w *wiring) steps() []setupStep {
 		{"adding the health probes", w.addProbes},
 		{"indexing revision usage", w.indexUsage},
 		{"adding the chart preloader", w.addPreload},
+		{"watching Istio's CRDs", w.watchCRDs},
 		{"registering metrics", w.registerMetrics},
 		{"setting up the Istio controller", w.setupIstio},
 		{"setting up the IstioRevision controller", w.setupRevision},
@@ -215,6 +216,19 @@ func (w *wiring) addPreload() error {
 		}
 		return nil
 	}))
+}
+
+// watchCRDs registers the cache's informer of CRD metadata before the manager starts, so it is synced with the
+// others: otherwise the CRD installer's first read would start it and wait for its list, which delays the first
+// revision's status.
+func (w *wiring) watchCRDs() error {
+	if w.crds == nil {
+		return nil
+	}
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	_, err := w.mgr.GetCache().GetInformer(context.Background(), crd)
+	return err
 }
 
 func (w *wiring) registerMetrics() error {
