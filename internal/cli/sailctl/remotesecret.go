@@ -28,9 +28,9 @@ func NewCreateRemoteSecretCommand() *cobra.Command {
 		Long: "Make the Secret that lets another cluster's istiod read this cluster (the one --kubeconfig and " +
 			"--context point at), and print it for the other cluster.\n\n" +
 			"In this cluster it makes sure the ServiceAccount exists (--service-account, created unless " +
-			"--create-service-account=false), replaces its token Secret " + remotesecret.TokenSecretName("<sa>") +
-			" with a new one and waits for the token. Each run rotates the token: the token of an earlier secret " +
-			"stops working at once, so apply the new one right away. The ServiceAccount's rights come from Istio " +
+			"--create-service-account=false), makes a new token Secret " + remotesecret.TokenSecretPrefix("<sa>") +
+			"<random>, waits for its token, and deletes the token Secrets of earlier runs. Each run thus rotates the " +
+			"token: the token of an earlier secret stops working at once, so apply the new one right away. The ServiceAccount's rights come from Istio " +
 			"installed in this cluster (the istio-reader ClusterRole of Istio's charts); a warning says when it " +
 			"cannot list Services yet.\n\n" +
 			"--type remote prints istio-remote-secret-<name> (label istio/multiCluster=true) for a primary; " +

@@ -1,7 +1,7 @@
 // Package remotesecret makes the Secret that lets an istiod in one cluster read another cluster's API server (a
 // "remote secret", as istioctl create-remote-secret makes it). It works against the cluster to be read: it makes
 // sure the reader's ServiceAccount exists there, replaces its long-lived token Secret
-// (kubernetes.io/service-account-token) with a new one, waits for kube-controller-manager to fill in the token, and
+// (kubernetes.io/service-account-token) with a new one of a new name, waits for kube-controller-manager to fill in the token, and
 // returns the Secret to apply in the reading cluster: label istio/multiCluster=true, annotation
 // networking.istio.io/cluster=<name>, and a kubeconfig (API server address, CA data, bearer token) as data.
 //
@@ -141,7 +141,7 @@ func NormalizeServer(server string) (string, error) {
 }
 
 // Create makes the remote secret for the cluster cs talks to. Each call replaces the token Secret, so the token
-// in an earlier remote secret stops working: apply the returned Secret in the reading cluster right away.
+// in an earlier remote secret stops working once the new one is ready: apply the returned Secret in the reading cluster right away.
 func Create(ctx context.Context, cs kubernetes.Interface, opts Options) (*Result, error) {
 	if err := opts.Complete(); err != nil {
 		return nil, err
@@ -182,40 +182,38 @@ func ensureServiceAccount(ctx context.Context, cs kubernetes.Interface, opts Opt
 		return fmt.Errorf("creating namespace %s: %w", opts.Namespace, err)
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: opts.ServiceAccount, Namespace: opts.Namespace,
-		Labels: map[string]string{"app.kubernetes.io/managed-by": "sailctl"}}}
+		Labels: managedBy}}
 	if _, err := cs.CoreV1().ServiceAccounts(opts.Namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating ServiceAccount %s/%s: %w", opts.Namespace, opts.ServiceAccount, err)
 	}
 	return nil
 }
 
-// TokenSecretName returns the name of the token Secret Create makes for a ServiceAccount.
-func TokenSecretName(serviceAccount string) string { return serviceAccount + TokenSecretSuffix }
+// TokenSecretPrefix returns the start of the names of the token Secrets Create makes for a ServiceAccount; the
+// API server adds a random suffix. (A legacy token only carries the Secret's name and the ServiceAccount, so a
+// Secret recreated under the same name would get the very same token and leave the old one valid.)
+func TokenSecretPrefix(serviceAccount string) string { return serviceAccount + TokenSecretSuffix + "-" }
 
-// replaceToken deletes the ServiceAccount's token Secret, if any (which invalidates its token), creates a new one
-// and waits until kube-controller-manager has filled in its token and CA.
+// managedBy labels the token Secrets Create makes.
+var managedBy = map[string]string{"app.kubernetes.io/managed-by": "sailctl"}
+
+// replaceToken creates a new token Secret for the ServiceAccount, waits until kube-controller-manager has filled
+// in its token and CA, then deletes the token Secrets an earlier run made, which invalidates their tokens.
 func replaceToken(ctx context.Context, cs kubernetes.Interface, opts Options) (*corev1.Secret, error) {
 	secrets := cs.CoreV1().Secrets(opts.Namespace)
-	name := TokenSecretName(opts.ServiceAccount)
-	if err := deleteAndWait(ctx, cs, opts.Namespace, name, opts.Timeout); err != nil {
-		return nil, err
-	}
 	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: opts.Namespace,
-			Annotations: map[string]string{corev1.ServiceAccountNameKey: opts.ServiceAccount},
-			Labels:      map[string]string{"app.kubernetes.io/managed-by": "sailctl"}},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: TokenSecretPrefix(opts.ServiceAccount), Namespace: opts.Namespace,
+			Annotations: map[string]string{corev1.ServiceAccountNameKey: opts.ServiceAccount}, Labels: managedBy},
 		Type: corev1.SecretTypeServiceAccountToken,
 	}
-	if _, err := secrets.Create(ctx, s, metav1.CreateOptions{}); err != nil {
-		return nil, fmt.Errorf("creating token Secret %s/%s: %w", opts.Namespace, name, err)
+	created, err := secrets.Create(ctx, s, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("creating a token Secret in %s: %w", opts.Namespace, err)
 	}
 	var filled *corev1.Secret
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, opts.Timeout, true, func(ctx context.Context) (bool, error) {
-		got, err := secrets.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		if len(got.Data[corev1.ServiceAccountTokenKey]) > 0 && len(got.Data[corev1.ServiceAccountRootCAKey]) > 0 {
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, opts.Timeout, true, func(ctx context.Context) (bool, error) {
+		got, err := secrets.Get(ctx, created.Name, metav1.GetOptions{})
+		if err == nil && len(got.Data[corev1.ServiceAccountTokenKey]) > 0 && len(got.Data[corev1.ServiceAccountRootCAKey]) > 0 {
 			filled = got
 			return true, nil
 		}
@@ -223,9 +221,29 @@ func replaceToken(ctx context.Context, cs kubernetes.Interface, opts Options) (*
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token Secret %s/%s got no token within %s: is kube-controller-manager running "+
-			"with --service-account-private-key-file and --root-ca-file? (%w)", opts.Namespace, name, opts.Timeout, err)
+			"with --service-account-private-key-file and --root-ca-file? (%w)", opts.Namespace, created.Name, opts.Timeout, err)
 	}
-	return filled, nil
+	return filled, deleteOldTokens(ctx, cs, opts, created.Name)
+}
+
+// deleteOldTokens deletes the ServiceAccount's token Secrets made by earlier runs, all but keep, and waits until
+// they are gone.
+func deleteOldTokens(ctx context.Context, cs kubernetes.Interface, opts Options, keep string) error {
+	list, err := cs.CoreV1().Secrets(opts.Namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: "app.kubernetes.io/managed-by=sailctl"})
+	if err != nil {
+		return fmt.Errorf("listing the old token Secrets in %s: %w", opts.Namespace, err)
+	}
+	for _, old := range list.Items {
+		if old.Name == keep || old.Type != corev1.SecretTypeServiceAccountToken ||
+			old.Annotations[corev1.ServiceAccountNameKey] != opts.ServiceAccount {
+			continue
+		}
+		if err := deleteAndWait(ctx, cs, opts.Namespace, old.Name, opts.Timeout); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deleteAndWait deletes a Secret if it exists and waits until it is gone.
