@@ -76,11 +76,12 @@ func whoAmI(cs kubernetes.Interface) (string, error) {
 }
 
 // installReaderRBAC applies the istio-reader ClusterRole and ClusterRoleBinding of the real istiod chart, as an
-// install of Istio in the remote cluster would.
-func installReaderRBAC(t *testing.T) {
+// install of Istio in namespace of the remote cluster would.
+func installReaderRBAC(t *testing.T, namespace string) {
 	t.Helper()
 	g := NewWithT(t)
-	objs, err := framework.HelmTemplate("v1.31.0", versions.ChartIstiod, "istiod", "istio-system", nil)
+	objs, err := framework.HelmTemplate("v1.31.0", versions.ChartIstiod, "istiod", namespace,
+		map[string]any{"global": map[string]any{"istioNamespace": namespace}})
 	g.Expect(err).NotTo(HaveOccurred())
 	n := 0
 	for _, u := range objs {
@@ -104,42 +105,43 @@ func TestCreateRemoteSecret_ReaderAuthenticatesAndRotates(t *testing.T) {
 	admin := kubernetes.NewForConfigOrDie(remote.Config)
 	const sa = remotesecret.ReaderServiceAccount
 
-	code, first, stderr := createRemoteSecret(t, "--name", "cluster-b")
+	const ns = "rotation" // a namespace of its own, whose reader has no RBAC until installReaderRBAC
+	code, first, stderr := createRemoteSecret(t, "--name", "cluster-b", "-n", ns)
 	g.Expect(code).To(Equal(0), stderr)
 	g.Expect(stderr).To(ContainSubstring("may not list Services"), "warns while no RBAC grants the reader access")
 	g.Expect(first.Name).To(Equal("istio-remote-secret-cluster-b"))
-	g.Expect(first.Namespace).To(Equal("istio-system"))
+	g.Expect(first.Namespace).To(Equal(ns))
 	g.Expect(first.Labels).To(HaveKeyWithValue("istio/multiCluster", "true"))
 	g.Expect(first.Annotations).To(HaveKeyWithValue("networking.istio.io/cluster", "cluster-b"))
 	g.Expect(first.Data).To(HaveLen(1))
 
-	_, err := admin.CoreV1().ServiceAccounts("istio-system").Get(ctx, sa, metav1.GetOptions{})
+	_, err := admin.CoreV1().ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{})
 	g.Expect(err).NotTo(HaveOccurred(), "the ServiceAccount was created")
-	tokens := tokenSecrets(t, "istio-system", sa)
+	tokens := tokenSecrets(t, ns, sa)
 	g.Expect(tokens).To(HaveLen(1), "one token Secret was created")
 	g.Expect(tokens[0].Type).To(Equal(corev1.SecretTypeServiceAccountToken))
 
 	oldClient, host := clientFromSecret(t, first, "cluster-b")
 	g.Expect(host).To(Equal(remote.Config.Host), "the server defaults to the kubeconfig's")
-	g.Expect(whoAmI(oldClient)).To(Equal("system:serviceaccount:istio-system:" + sa))
+	g.Expect(whoAmI(oldClient)).To(Equal("system:serviceaccount:" + ns + ":" + sa))
 	_, err = oldClient.CoreV1().Services("").List(ctx, metav1.ListOptions{})
 	g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "no RBAC yet: %v", err)
 
-	installReaderRBAC(t)
+	installReaderRBAC(t, ns)
 	g.Eventually(func() error {
 		_, err := oldClient.CoreV1().Services("").List(ctx, metav1.ListOptions{})
 		return err
 	}, "30s").Should(Succeed(), "with the chart's istio-reader RBAC the reader lists Services")
 
-	code, second, stderr := createRemoteSecret(t, "--name", "cluster-b")
+	code, second, stderr := createRemoteSecret(t, "--name", "cluster-b", "-n", ns)
 	g.Expect(code).To(Equal(0), stderr)
 	g.Expect(stderr).NotTo(ContainSubstring("may not list Services"))
 	g.Expect(bytes.Equal(second.Data["cluster-b"], first.Data["cluster-b"])).To(BeFalse(), "a new token")
-	rotated := tokenSecrets(t, "istio-system", sa)
+	rotated := tokenSecrets(t, ns, sa)
 	g.Expect(rotated).To(HaveLen(1), "the old token Secret is deleted")
 	g.Expect(rotated[0].Name).NotTo(Equal(tokens[0].Name))
 	newClient, _ := clientFromSecret(t, second, "cluster-b")
-	g.Expect(whoAmI(newClient)).To(Equal("system:serviceaccount:istio-system:" + sa))
+	g.Expect(whoAmI(newClient)).To(Equal("system:serviceaccount:" + ns + ":" + sa))
 	// The API server caches successful token authentications for 10 s.
 	g.Eventually(func() bool {
 		_, err := whoAmI(oldClient)
@@ -153,7 +155,7 @@ func TestCreateRemoteSecret_DNSServerName(t *testing.T) {
 	g := NewWithT(t)
 	u, err := url.Parse(remote.Config.Host)
 	g.Expect(err).NotTo(HaveOccurred())
-	code, secret, stderr := createRemoteSecret(t, "--name", "cluster-b", "--server", "localhost:"+u.Port())
+	code, secret, stderr := createRemoteSecret(t, "--name", "cluster-b", "-n", "dns", "--server", "localhost:"+u.Port())
 	g.Expect(code).To(Equal(0), stderr)
 	cs, host := clientFromSecret(t, secret, "cluster-b")
 	g.Expect(host).To(Equal("https://localhost:" + u.Port()))
