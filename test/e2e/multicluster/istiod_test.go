@@ -176,6 +176,8 @@ func TestRealIstiod_ReadsRemoteClusterThroughRemoteSecret(t *testing.T) {
 	applySecret(t, rotated)
 	g.Eventually(func() []string { return logLines(in, "Update cluster", "cluster-b") }, waitFor).ShouldNot(BeEmpty(),
 		"istiod picks up the rotated secret")
+	g.Eventually(func() []string { return logLines(in, "kube controller for cluster-b synced") }, waitFor).Should(HaveLen(2),
+		"the cluster built from the rotated secret syncs (the old one is stopped after)")
 	t.Logf("istiod on the rotated secret: %s", strings.Join(logLines(in, "cluster-b"), "\n"))
 	createRemoteService(t, "after")
 	g.Eventually(registry, waitFor).Should(ContainSubstring("after.sample.svc.cluster.local"))

@@ -33,6 +33,7 @@ func createRemoteSecret(t *testing.T, args ...string) (int, *corev1.Secret, stri
 	if stdout.Len() == 0 {
 		return code, nil, stderr.String()
 	}
+	t.Logf("sailctl %s:\n%s%s", strings.Join(args, " "), stderr.String(), stdout.String())
 	secret := &corev1.Secret{}
 	NewWithT(t).Expect(yaml.UnmarshalStrict(stdout.Bytes(), secret)).To(Succeed(), stdout.String())
 	return code, secret, stderr.String()
