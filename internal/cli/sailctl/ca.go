@@ -30,7 +30,10 @@ func NewCACommand() *cobra.Command {
 	ca := &cobra.Command{
 		Use:   "ca",
 		Short: "Certificate authorities for a mesh across clusters",
-		Args:  cobra.NoArgs,
+		Long: "Certificate authorities for a mesh across clusters: create generates a shared root and an " +
+			"intermediate CA per cluster, as the cacerts Secret istiod reads.",
+		Example: "  sailctl ca create --clusters cluster1,cluster2 --out certs",
+		Args:    cobra.NoArgs,
 	}
 	ca.AddCommand(newCACreateCommand())
 	return ca
