@@ -15,7 +15,7 @@ import (
 	"github.com/sail-mesh/sail/internal/mesh/cacerts"
 )
 
-// run runs sailctl with args and returns its exit code, stdout and stderr.
+// runSailctl runs sailctl with args and returns its exit code, stdout and stderr.
 func runSailctl(args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := Execute(args, nil, &out, &errOut)
