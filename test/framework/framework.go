@@ -19,7 +19,6 @@ import (
 
 	"github.com/sail-mesh/sail/internal/devtools/localcluster"
 	"github.com/sail-mesh/sail/internal/devtools/testenv"
-	"github.com/sail-mesh/sail/internal/operator"
 	"github.com/sail-mesh/sail/internal/pipeline/manifest"
 )
 
@@ -37,28 +36,7 @@ type Cluster struct {
 // returns it. auditPolicy, when not empty, turns on the API server's audit log. It refuses to start outside a
 // private network namespace (RequirePrivateNetwork).
 func StartCluster(ctx context.Context, name string, nodes int, auditPolicy string) (*Cluster, error) {
-	if err := RequirePrivateNetwork(); err != nil {
-		return nil, err
-	}
-	lc, err := localcluster.Start(ctx, localcluster.Options{Name: name, Nodes: nodes, AuditPolicyFile: auditPolicy,
-		BinDir: filepath.Join(testenv.RepoRoot(), "bin"), WorkDir: filepath.Join(testenv.RepoRoot(), ".cluster")})
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := lc.RESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	cfg.QPS, cfg.Burst = 100, 200
-	c, err := client.New(cfg, client.Options{Scheme: operator.NewScheme()})
-	if err != nil {
-		return nil, err
-	}
-	cl := &Cluster{Local: lc, Config: cfg, Client: c}
-	if err := cl.ApplyFiles(ctx, filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")); err != nil {
-		return nil, fmt.Errorf("installing Sail's CRDs: %w", err)
-	}
-	return cl, nil
+	return StartClusterWith(ctx, ClusterOptions{Name: name, Nodes: nodes, AuditPolicy: auditPolicy})
 }
 
 // ApplyFiles applies every YAML document in dir with server-side apply.
