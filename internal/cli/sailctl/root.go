@@ -50,6 +50,7 @@ func NewRootCommand() *cobra.Command {
 		},
 	}
 	root.AddCommand(NewMigrateCommand(), NewVersionsCommand(), NewVersionCommand(), NewCompletionCommand())
+	root.AddCommand(NewPrecheckCommand())
 	return root
 }
 

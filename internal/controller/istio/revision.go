@@ -112,17 +112,17 @@ func (r *Reconciler) existingRevision(ctx context.Context, istio *sailv1.Istio, 
 			"IstioRevision %s exists and does not belong to this Istio; delete it or rename the Istio "+
 				"(the Istio recovers by itself once the name is free)", name))
 	}
-	if reason, err := checkInPlaceMove(existing, version); err != nil {
+	if reason, err := CheckInPlaceMove(existing, version); err != nil {
 		return nil, reason, reconcile.TerminalError(err)
 	}
 	return existing, "", nil
 }
 
-// checkInPlaceMove refuses to move a revision in place to version when skew.CheckInPlace refuses the move from
+// CheckInPlaceMove refuses to move a revision in place to version when skew.CheckInPlace refuses the move from
 // what its istiod runs (status.readyVersion) or from what it was last asked to run (spec.version, which may not
 // have rolled out yet); it returns the condition reason with the error. The refusal lifts by itself once the
 // requested version has rolled out: the revision's status change brings the Istio back.
-func checkInPlaceMove(rev *sailv1.IstioRevision, version string) (string, error) {
+func CheckInPlaceMove(rev *sailv1.IstioRevision, version string) (string, error) {
 	if reason, err := skew.CheckInPlace(rev.Spec.Version, version); err != nil {
 		return reason, err
 	}
