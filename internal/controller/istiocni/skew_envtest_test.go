@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -64,6 +65,22 @@ func TestIstioCNI_VersionSkewIsRefused(t *testing.T) {
 		return image()
 	}, timeout).Should(Equal("docker.io/istio/install-cni:1.31.0"))
 	g.Eventually(condition(c, sailv1.ConditionReconciled), timeout).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded))
+
+	// A new control plane older than the IstioCNI is refused on the Istio's side, before its revision exists.
+	older := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "older"}, Spec: sailv1.IstioSpec{Version: "v1.30.0",
+		Namespace: "istio-system", UpdateStrategy: &sailv1.IstioUpdateStrategy{Type: sailv1.UpdateStrategyRevisionBased}}}
+	g.Expect(c.Create(ctx, older)).To(Succeed())
+	g.Eventually(testenv.ConditionOf(c, older, sailv1.ConditionReconciled), timeout).Should(Equal("False/" + sailv1.ReasonVersionSkew))
+	g.Expect(testenv.Condition(readIstio(g, c, "older"), sailv1.ConditionReconciled).Message).To(
+		ContainSubstring("IstioCNI runs v1.31.0, newer than v1.30.0: downgrade IstioCNI first"))
+	g.Expect(apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: "older-v1-30-0"}, &sailv1.IstioRevision{}))).To(BeTrue(),
+		"the refused revision is not created")
+}
+
+func readIstio(g Gomega, c client.Client, name string) *sailv1.Istio {
+	istio := &sailv1.Istio{}
+	g.Expect(c.Get(context.Background(), client.ObjectKey{Name: name}, istio)).To(Succeed())
+	return istio
 }
 
 func readCNI(g Gomega, c client.Client) *sailv1.IstioCNI {
