@@ -31,6 +31,12 @@ const (
 	ReasonRenderError = "RenderError"
 	// ReasonUpgradeRefused: the requested version change is not supported in place.
 	ReasonUpgradeRefused = "UpgradeRefused"
+	// ReasonDowngradeRefused: the requested version is a downgrade of a minor version or more, which Istio does
+	// not support in place.
+	ReasonDowngradeRefused = "DowngradeRefused"
+	// ReasonVersionSkew: the requested version would put an IstioCNI or ZTunnel outside Istio's supported skew of
+	// a control plane it serves (the control plane at the component's minor version or one newer).
+	ReasonVersionSkew = "VersionSkew"
 	// ReasonReady: every component is ready.
 	ReasonReady = "Ready"
 	// ReasonNotReady: a component is not ready yet; the message names it.

@@ -244,6 +244,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).For(&sailv1.Istio{}).Owns(&sailv1.IstioRevision{}).Owns(&sailv1.IstioRevisionTag{}).
 		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.istiosBlockedBy)).
-		Watches(&sailv1.ZTunnel{}, handler.EnqueueRequestsFromMapFunc(r.istioOfZTunnel)).Named("istio").
+		Watches(&sailv1.ZTunnel{}, handler.EnqueueRequestsFromMapFunc(r.istioOfZTunnel)).
+		Watches(&sailv1.ZTunnel{}, handler.EnqueueRequestsFromMapFunc(r.istiosHeldBySkew)).
+		Watches(&sailv1.IstioCNI{}, handler.EnqueueRequestsFromMapFunc(r.istiosHeldBySkew)).Named("istio").
 		WithOptions(lifecycle.Options(concurrency)).Complete(r)
 }

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/mesh/skew"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
 )
@@ -78,6 +79,11 @@ func (r *Reconciler) applyRevision(ctx context.Context, istio *sailv1.Istio, nam
 	if err != nil {
 		return nil, reason, err
 	}
+	if existing == nil || existing.Spec.Version != version.Name {
+		if reason, err := r.checkNodeComponents(ctx, name, version.Name); err != nil {
+			return nil, reason, err
+		}
+	}
 	desired, err := RevisionSpec(istio, name, version, r.Platform)
 	if err != nil {
 		return nil, sailv1.ReasonInvalidSpec, reconcile.TerminalError(err)
@@ -106,29 +112,29 @@ func (r *Reconciler) existingRevision(ctx context.Context, istio *sailv1.Istio, 
 			"IstioRevision %s exists and does not belong to this Istio; delete it or rename the Istio "+
 				"(the Istio recovers by itself once the name is free)", name))
 	}
-	if err := checkInPlaceMove(existing, version); err != nil {
-		return nil, sailv1.ReasonUpgradeRefused, reconcile.TerminalError(err)
+	if reason, err := CheckInPlaceMove(existing, version); err != nil {
+		return nil, reason, reconcile.TerminalError(err)
 	}
 	return existing, "", nil
 }
 
-// checkInPlaceMove refuses to move a revision in place to version when that is more than one minor version away
-// from what its istiod runs (status.readyVersion) or from what it was last asked to run (spec.version, which may
-// not have rolled out yet). The refusal lifts by itself once the requested version has rolled out: the
-// revision's status change brings the Istio back.
-func checkInPlaceMove(rev *sailv1.IstioRevision, version string) error {
-	if err := checkInPlaceUpgrade(rev.Spec.Version, version); err != nil {
-		return err
+// CheckInPlaceMove refuses to move a revision in place to version when skew.CheckInPlace refuses the move from
+// what its istiod runs (status.readyVersion) or from what it was last asked to run (spec.version, which may not
+// have rolled out yet); it returns the condition reason with the error. The refusal lifts by itself once the
+// requested version has rolled out: the revision's status change brings the Istio back.
+func CheckInPlaceMove(rev *sailv1.IstioRevision, version string) (string, error) {
+	if reason, err := skew.CheckInPlace(rev.Spec.Version, version); err != nil {
+		return reason, err
 	}
 	running := rev.Status.ReadyVersion
 	if running == "" || running == rev.Spec.Version {
-		return nil
+		return "", nil
 	}
-	if err := checkInPlaceUpgrade(running, version); err != nil {
-		return fmt.Errorf("IstioRevision %s still runs %s (%s has not rolled out yet): %w; %s is applied once the "+
+	if reason, err := skew.CheckInPlace(running, version); err != nil {
+		return reason, fmt.Errorf("IstioRevision %s still runs %s (%s has not rolled out yet): %w; %s is applied once the "+
 			"revision is Ready at %s", rev.Name, running, rev.Spec.Version, err, version, rev.Spec.Version)
 	}
-	return nil
+	return "", nil
 }
 
 func (r *Reconciler) createRevision(ctx context.Context, istio *sailv1.Istio, name string, spec sailv1.IstioRevisionSpec) (*sailv1.IstioRevision, string, error) {
@@ -155,17 +161,4 @@ func (r *Reconciler) updateRevision(ctx context.Context, istio *sailv1.Istio, re
 	}
 	r.event(istio, corev1.EventTypeNormal, "RevisionUpdated", "Updated IstioRevision %s to Istio %s", rev.Name, spec.Version)
 	return rev, "", nil
-}
-
-// checkInPlaceUpgrade refuses in-place moves of more than one minor version, which Istio does not support.
-func checkInPlaceUpgrade(from, to string) error {
-	d, err := versions.MinorDistance(from, to)
-	if err != nil {
-		return err
-	}
-	if d > 1 || d < -1 {
-		return fmt.Errorf("cannot move the control plane in place from %s to %s: Istio supports in-place upgrades and "+
-			"downgrades of one minor version at a time; go through the versions in between, or use the RevisionBased update strategy", from, to)
-	}
-	return nil
 }

@@ -172,3 +172,35 @@ func TestIstio_InPlaceMovesOneMinorFromWhatRuns(t *testing.T) {
 	g.Expect(testenv.MarkDeploymentAvailable(ctx, c, deployKey)).To(Succeed())
 	g.Eventually(revisionSpecVersion(c, "inplace"), timeout).Should(Equal("v1.32.0"))
 }
+
+// TestIstio_InPlaceDowngradeIsRefused moves an InPlace Istio from v1.31 down to v1.30: the change is refused with
+// DowngradeRefused (Stalled), the revision and its istiod stay at v1.31 and Ready, and setting the version back
+// recovers.
+func TestIstio_InPlaceDowngradeIsRefused(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	env := testenv.Start(t)
+	env.StartOperator(t)
+	c := env.Client
+	env.CreateNamespace(t, "istio-system")
+
+	istio := newIstio("down", "istio-system", nil)
+	istio.Spec.Version = "v1.31.0"
+	g.Expect(c.Create(ctx, istio)).To(Succeed())
+	deployKey := client.ObjectKey{Namespace: "istio-system", Name: "istiod-down"}
+	g.Eventually(func() error { return testenv.MarkDeploymentAvailable(ctx, c, deployKey) }, timeout).Should(Succeed())
+	g.Eventually(condition(c, "down", sailv1.ConditionReady), timeout).Should(Equal(metav1.ConditionTrue))
+
+	setVersion(g, c, "down", "v1.30.0")
+	g.Eventually(reconciledMessage(c, "down"), timeout).Should(And(HavePrefix("False/"+sailv1.ReasonDowngradeRefused),
+		ContainSubstring("from v1.31.0 to v1.30.0"), ContainSubstring("RevisionBased")))
+	g.Expect(condition(c, "down", "Stalled")()).To(Equal(metav1.ConditionTrue))
+	g.Consistently(revisionSpecVersion(c, "down"), 2*time.Second).Should(Equal("v1.31.0"), "the revision stays at v1.31")
+	deploy := &appsv1.Deployment{}
+	g.Expect(c.Get(ctx, deployKey, deploy)).To(Succeed())
+	g.Expect(deploy.Spec.Template.Spec.Containers[0].Image).To(HaveSuffix(":1.31.0"), "istiod keeps serving v1.31")
+	g.Eventually(revisionCondition(c, "down", sailv1.ConditionReady), timeout).Should(HavePrefix("True/"))
+
+	setVersion(g, c, "down", "v1.31.0")
+	g.Eventually(reconciledMessage(c, "down"), timeout).Should(HavePrefix("True/"))
+}

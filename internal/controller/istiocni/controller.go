@@ -17,6 +17,7 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
+	"github.com/sail-mesh/sail/internal/mesh/skew"
 	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
@@ -72,13 +73,16 @@ func (r *Reconciler) Refuse(cni *sailv1.IstioCNI) error {
 	return nil
 }
 
-// Resolve resolves the version and checks the namespace.
+// Resolve resolves the version, checks it against the control planes' (version skew) and checks the namespace.
 func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, error) {
 	cni := s.Obj
 	version, err := r.Versions.Resolve(cni.Spec.Version)
 	if err != nil {
 		s.Outcome.Fail(sailv1.ReasonInvalidSpec, err)
 		return lifecycle.Plan{}, reconcile.TerminalError(err)
+	}
+	if ok, err := r.checkSkew(ctx, s, version.Name); !ok {
+		return lifecycle.Plan{}, err
 	}
 	cni.Status.Version = version.Name
 	if ok, err := s.RequireNamespace(ctx, cni.Spec.Namespace); !ok {
@@ -91,6 +95,22 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		Render:    func() ([]*unstructured.Unstructured, error) { return r.Render(cni) },
 		Ready:     "The istio-cni node agent is ready on every node.",
 	}, nil
+}
+
+// checkSkew tells whether the IstioCNI may run version beside every control plane in the cluster
+// (skew.CheckComponent); when it may not, the refusal is recorded and nothing is applied: the previous version keeps
+// running, and the IstioRevision watch brings the IstioCNI back once the control planes moved.
+func (r *Reconciler) checkSkew(ctx context.Context, s *scope, version string) (bool, error) {
+	planes, err := skew.ControlPlanes(ctx, r.Client)
+	if err != nil {
+		s.Outcome.Fail(sailv1.ReasonReconcileError, err)
+		return false, err
+	}
+	if err := skew.CheckComponent(sailv1.IstioCNIKind, version, planes); err != nil {
+		s.Outcome.Fail(sailv1.ReasonVersionSkew, err)
+		return false, nil
+	}
+	return true, nil
 }
 
 // SetStatus sets Reconciled, Ready and the state.
@@ -125,6 +145,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer})
 	return lifecycle.NewBuilder(mgr, r.Applier, &sailv1.IstioCNI{}, "istiocni", 1, OwnedTypes(r.Scheme, r.Versions)...).
 		WatchesMetadata(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.inNamespace)).
+		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.always)).
 		Complete(r)
 }
 
@@ -142,6 +163,11 @@ func (r *Reconciler) inNamespace(ctx context.Context, ns client.Object) []reconc
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: key}}
+}
+
+// always maps an IstioRevision to the IstioCNI, which serves every control plane: its version skew is checked again.
+func (r *Reconciler) always(context.Context, client.Object) []reconcile.Request {
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: sailv1.IstioCNIName}}}
 }
 
 // OwnedTypes lists the kinds the cni chart of the supported versions renders, to watch them. The scheme lacks

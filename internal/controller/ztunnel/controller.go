@@ -20,6 +20,7 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
+	"github.com/sail-mesh/sail/internal/mesh/skew"
 	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
@@ -74,7 +75,8 @@ func (r *Reconciler) Refuse(zt *sailv1.ZTunnel) error {
 	return nil
 }
 
-// Resolve resolves and checks the version, resolves the target revision and checks the namespace.
+// Resolve resolves and checks the version, resolves the target revision, checks the version skew against the
+// control planes and checks the namespace.
 func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, error) {
 	zt := s.Obj
 	version, err := r.Versions.Resolve(zt.Spec.Version)
@@ -85,17 +87,25 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		s.Outcome.Fail(sailv1.ReasonInvalidSpec, err)
 		return lifecycle.Plan{}, reconcile.TerminalError(err)
 	}
-	zt.Status.Version = version.Name
 	rev, reason, missing, err := r.target(ctx, zt)
 	if err != nil {
 		s.Outcome.Fail(sailv1.ReasonReconcileError, err)
 		return lifecycle.Plan{}, err
 	}
-	zt.Status.IstioRevision = ""
 	if missing != "" {
+		zt.Status.IstioRevision = ""
 		s.Outcome.Fail(reason, errors.New(missing))
 		return lifecycle.Plan{}, nil // the Istio and IstioRevision watches bring us back
 	}
+	if reason, err := r.checkSkew(ctx, version.Name, rev); err != nil {
+		s.Outcome.Fail(reason, err)
+		if reason == sailv1.ReasonReconcileError {
+			return lifecycle.Plan{}, err
+		}
+		return lifecycle.Plan{}, nil // the IstioRevision watch brings us back
+	}
+	zt.Status.Version = version.Name
+	zt.Status.IstioRevision = ""
 	key := []string{string(r.Platform)}
 	if rev != nil {
 		zt.Status.IstioRevision = rev.Name
@@ -111,6 +121,25 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		Render:    func() ([]*unstructured.Unstructured, error) { return r.Render(zt, rev) },
 		Ready:     "ztunnel is ready on every node.",
 	}, nil
+}
+
+// checkSkew checks version against the control planes the ZTunnel serves (skew.CheckComponent): its target
+// revision, or every IstioRevision without a targetRef. A refused version is not applied: the previous one keeps
+// running. It returns the condition reason with the error.
+func (r *Reconciler) checkSkew(ctx context.Context, version string, target *sailv1.IstioRevision) (string, error) {
+	var planes []skew.ControlPlane
+	if target != nil {
+		planes = []skew.ControlPlane{skew.ControlPlaneOf(target)}
+	} else {
+		var err error
+		if planes, err = skew.ControlPlanes(ctx, r.Client); err != nil {
+			return sailv1.ReasonReconcileError, err
+		}
+	}
+	if err := skew.CheckComponent(sailv1.ZTunnelKind, version, planes); err != nil {
+		return sailv1.ReasonVersionSkew, err
+	}
+	return "", nil
 }
 
 // SetStatus sets Reconciled, Ready and the state.
@@ -227,7 +256,14 @@ func (r *Reconciler) targeting(ctx context.Context, o client.Object) []reconcile
 	if unknown {
 		return request
 	}
-	if zt == nil || zt.Spec.TargetRef == nil {
+	if zt == nil {
+		return nil
+	}
+	if zt.Spec.TargetRef == nil {
+		// Without a targetRef the ZTunnel's version skew is checked against every IstioRevision.
+		if _, ok := o.(*sailv1.IstioRevision); ok {
+			return request
+		}
 		return nil
 	}
 	ref := zt.Spec.TargetRef
