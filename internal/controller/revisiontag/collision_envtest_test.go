@@ -108,6 +108,8 @@ func TestInjectionCollision_ValuesTagAndRevisionTag(t *testing.T) {
 		g.Eventually(testenv.ConditionOf(c, rev, sailv1.ConditionValueTagsInstalled), timeout).
 			Should(Equal("False/" + sailv1.ReasonInjectionCollision))
 		g.Expect(conditionMessage(c, rev, sailv1.ConditionValueTagsInstalled)).To(ContainSubstring("IstioRevisionTag prod is older"))
+		g.Eventually(testenv.ConditionOf(c, &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "tenant-c"}}, sailv1.ConditionValueTagsInstalled),
+			timeout).Should(Equal("False/"+sailv1.ReasonInjectionCollision), "the Istio shows its revision's collision")
 		g.Eventually(webhookService(c, "istio-sidecar-injector-tenant-c-tenant-c-system"), timeout).Should(Equal("istiod-tenant-c"))
 		g.Consistently(webhookService(c, tagC), 2*time.Second).Should(Equal("missing"))
 		g.Expect(webhookService(c, tagB)()).To(Equal("istiod-tenant-b"))
