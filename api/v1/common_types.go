@@ -13,6 +13,10 @@ const (
 	// ConditionWorkloadsMigrated tells whether every workload that can move has moved to the Istio's active
 	// revision (only with spec.updateStrategy.updateWorkloads).
 	ConditionWorkloadsMigrated = "WorkloadsMigrated"
+	// ConditionValueTagsInstalled tells whether every tag of an IstioRevision's spec.values.revisionTags has its
+	// injection webhook installed (False, reason InjectionCollision, when an older IstioRevisionTag of the same
+	// name serves it). Only set on revisions whose values declare tags.
+	ConditionValueTagsInstalled = "ValueTagsInstalled"
 )
 
 // Condition reasons shared by Sail's kinds.
@@ -53,6 +57,10 @@ const (
 	// ReasonRevisionPending: the Istio's active IstioRevision has not reconciled its latest spec yet, so the
 	// Istio cannot tell whether that spec was applied.
 	ReasonRevisionPending = "RevisionPending"
+	// ReasonInjectionCollision: another, older control plane claims the same injection selector (an
+	// IstioRevisionTag and a tag of some revision's spec.values.revisionTags of the same name); the newer claim's
+	// webhook is not installed until one of them changes. The message names the other resource.
+	ReasonInjectionCollision = "InjectionCollision"
 )
 
 // LifecycleState summarises the conditions of a resource in one word for `kubectl get`.

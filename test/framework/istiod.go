@@ -206,9 +206,20 @@ func (in *Istiod) WaitReady(ctx context.Context) error {
 	}
 }
 
-// Debug returns the body of one of istiod's debug endpoints (e.g. /debug/registryz) on its HTTP port.
+// Debug returns the body of one of istiod's debug endpoints (e.g. /debug/registryz) on its HTTP port. istiod
+// serves them only to localhost or an authenticated caller: the request carries istiod's own ServiceAccount token
+// (from its working directory), an identity of the control plane's namespace, which may read every endpoint.
 func (in *Istiod) Debug(path string) (string, error) {
-	resp, err := http.Get("http://" + in.IP + ":8080" + path)
+	req, err := http.NewRequest(http.MethodGet, "http://"+in.IP+":8080"+path, nil)
+	if err != nil {
+		return "", err
+	}
+	token, err := os.ReadFile(filepath.Join(in.Dir, "var/run/secrets/tokens/istio-token"))
+	if err != nil {
+		return "", fmt.Errorf("reading istiod's token to authenticate to its debug endpoints: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err
 	}

@@ -59,6 +59,7 @@ func setStatus(st *sailv1.IstioStatus, gen int64, out outcome) {
 	setActiveRevisionName(st, active)
 	setReconciledCondition(st, gen, active, out.reason, out.err)
 	setDependenciesHealthyCondition(st, gen, active)
+	setValueTagsCondition(st, gen, active)
 	setDefaultTagCondition(st, gen, out.defaultTag)
 	setRevisionsMaintainedCondition(st, gen, out.pruned, out.pruneErr)
 	st.ObservedGeneration = gen
@@ -152,6 +153,20 @@ func dependenciesHealthyCondition(active *sailv1.IstioRevision) metav1.Condition
 		return cond(sailv1.ConditionDependenciesHealthy, metav1.ConditionUnknown, sailv1.ReasonRevisionNotFound, msgRevisionNotFound)
 	}
 	return mirrored(active, sailv1.ConditionDependenciesHealthy, "The active IstioRevision has not reported its dependencies yet.")
+}
+
+// setValueTagsCondition mirrors the active revision's ValueTagsInstalled (whether every tag of
+// spec.values.revisionTags is installed, or which an older IstioRevisionTag serves), removed when it has none.
+func setValueTagsCondition(st *sailv1.IstioStatus, gen int64, active *sailv1.IstioRevision) {
+	var c *metav1.Condition
+	if active != nil {
+		c = meta.FindStatusCondition(active.Status.Conditions, sailv1.ConditionValueTagsInstalled)
+	}
+	if c == nil {
+		meta.RemoveStatusCondition(&st.Conditions, sailv1.ConditionValueTagsInstalled)
+		return
+	}
+	set(st, gen, cond(c.Type, c.Status, c.Reason, c.Message))
 }
 
 // setDefaultTagCondition writes DefaultTagReconciled, or removes it when the Istio manages no default tag.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -87,14 +88,22 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 			"name, so it wins; rename or delete one of them", rev.Name))
 		return lifecycle.Plan{}, nil // the tag's deletion brings us back
 	}
-	render := func() ([]*unstructured.Unstructured, error) { return r.Render(rev) }
-	var key []string
-	if tag != nil && revisiontags.HandedOver(rev, tag) {
-		key = []string{"handed over to IstioRevisionTag " + tag.Name}
-		render = func() ([]*unstructured.Unstructured, error) {
-			objs, err := r.Render(rev)
-			return withoutInjector(objs), err
+	lost, err := r.lostValueTags(ctx, rev)
+	if err != nil {
+		s.Outcome.Fail(sailv1.ReasonReconcileError, err)
+		return lifecycle.Plan{}, err
+	}
+	handedOver := tag != nil && revisiontags.HandedOver(rev, tag)
+	key := []string{"tags lost to older IstioRevisionTags: " + strings.Join(lost, ",")}
+	if handedOver {
+		key = append(key, "handed over to IstioRevisionTag "+tag.Name)
+	}
+	render := func() ([]*unstructured.Unstructured, error) {
+		objs, err := r.Render(rev)
+		if handedOver {
+			objs = withoutInjector(objs)
 		}
+		return withoutTags(objs, lost), err
 	}
 	return lifecycle.Plan{
 		Applied:   "Istio " + rev.Spec.Version,
@@ -140,6 +149,11 @@ func (r *Reconciler) SetStatus(ctx context.Context, s *scope) error {
 		return err
 	}
 	setInUse(ctx, r.Client, rev, tag != nil && revisiontags.HandedOver(rev, tag))
+	lost, err := r.lostValueTags(ctx, rev)
+	if err != nil {
+		return err
+	}
+	setValueTagsCondition(rev, lost)
 	r.setCRDsCondition(rev)
 	rev.Status.State = s.ReconciledAndReady()
 	setReadyVersion(rev)
@@ -250,6 +264,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		func(_ context.Context, o client.Object) []reconcile.Request {
 			return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: o.GetName()}}} // a same-named revision
 		}))
+	// Collisions: a tag that appears or goes may take over, or give back, a tag of a revision's values.
+	b = b.Watches(&sailv1.IstioRevisionTag{}, handler.EnqueueRequestsFromMapFunc(r.revisionsDeclaring))
 	return b.Complete(r)
 }
 

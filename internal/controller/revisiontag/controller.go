@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -90,6 +91,12 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 	var shared bool
 	if rev != nil {
 		if shared, reason, msg, err = r.conflict(ctx, tag, rev); err != nil {
+			s.Outcome.Fail(sailv1.ReasonReconcileError, err)
+			return lifecycle.Plan{}, err
+		}
+	}
+	if rev != nil && msg == "" {
+		if reason, msg, err = r.valueCollision(ctx, tag); err != nil {
 			s.Outcome.Fail(sailv1.ReasonReconcileError, err)
 			return lifecycle.Plan{}, err
 		}
@@ -255,6 +262,25 @@ func (r *Reconciler) conflict(ctx context.Context, tag *sailv1.IstioRevisionTag,
 	return false, "", "", nil
 }
 
+// valueCollision returns InjectionCollision and a message when an IstioRevision's spec.values.revisionTags holds
+// the tag's name (revisiontags.ValueHolder) and that claim is older (revisiontags.ValueClaimWins): both would
+// install the webhook istio-revision-tag-<name>, so the tag installs nothing until the claim goes.
+func (r *Reconciler) valueCollision(ctx context.Context, tag *sailv1.IstioRevisionTag) (reason, msg string, err error) {
+	list := &sailv1.IstioRevisionList{}
+	if err := r.Client.List(ctx, list); err != nil {
+		return "", "", err
+	}
+	holder := revisiontags.ValueHolder(tag.Name, list.Items)
+	if holder == nil || !holder.DeletionTimestamp.IsZero() {
+		return "", "", nil
+	}
+	claimant, err := revisiontags.Claimant(ctx, r.Client, holder)
+	if err != nil || !revisiontags.ValueClaimWins(claimant, tag) {
+		return "", "", err
+	}
+	return sailv1.ReasonInjectionCollision, revisiontags.CollisionMessage(tag.Name, claimant, false), nil
+}
+
 // render returns the tag's objects for a revision: the tag's injection webhook and Service from the revision's
 // istiod chart rendered with values.revisionTags=[tag], plus for the tag named default the base chart's default
 // validating webhook pointed at the revision.
@@ -346,7 +372,8 @@ func (r *Reconciler) tagsFor(ctx context.Context, o client.Object) []reconcile.R
 	return Affected(list.Items, o)
 }
 
-// Affected returns the tags of tags that an event on o (an Istio or an IstioRevision) concerns.
+// Affected returns the tags of tags that an event on o (an Istio or an IstioRevision) concerns; for a revision
+// also those whose name its spec.values.revisionTags declares (an injection collision may start or end).
 func Affected(tags []sailv1.IstioRevisionTag, o client.Object) []reconcile.Request {
 	kind := sailv1.IstioKind
 	if _, ok := o.(*sailv1.IstioRevision); ok {
@@ -356,7 +383,8 @@ func Affected(tags []sailv1.IstioRevisionTag, o client.Object) []reconcile.Reque
 	for i := range tags {
 		t := &tags[i]
 		targets := t.Spec.TargetRef.Kind == kind && t.Spec.TargetRef.Name == o.GetName()
-		related := kind == sailv1.IstioRevisionKind && (t.Status.IstioRevision == o.GetName() || t.Name == o.GetName())
+		related := kind == sailv1.IstioRevisionKind && (t.Status.IstioRevision == o.GetName() || t.Name == o.GetName() ||
+			slices.Contains(revision.IndexValueTags(o), t.Name))
 		if targets || related {
 			out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Name: t.Name}})
 		}

@@ -57,7 +57,8 @@ var terminalReasons = map[string]bool{
 	sailv1.ReasonInvalidSpec: true, sailv1.ReasonRenderError: true, sailv1.ReasonUpgradeRefused: true,
 	sailv1.ReasonDowngradeRefused: true, sailv1.ReasonVersionSkew: true,
 	sailv1.ReasonOwnershipConflict: true, sailv1.ReasonNameAlreadyExists: true,
-	sailv1.ReasonNamespaceNotFound: true, sailv1.ReasonNamespaceTerminating: true,
+	sailv1.ReasonInjectionCollision: true,
+	sailv1.ReasonNamespaceNotFound:  true, sailv1.ReasonNamespaceTerminating: true,
 	sailv1.ReasonTargetNotFound: true, sailv1.ReasonRefNotFound: true,
 }
 

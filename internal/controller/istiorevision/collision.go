@@ -1,0 +1,98 @@
+package istiorevision
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/controller/revisiontag"
+	"github.com/sail-mesh/sail/internal/mesh/revision"
+	"github.com/sail-mesh/sail/internal/mesh/revisiontags"
+	"github.com/sail-mesh/sail/internal/metrics"
+	"github.com/sail-mesh/sail/internal/pipeline/status"
+)
+
+// lostValueTags returns the tags of the revision's spec.values.revisionTags that it holds (revision.ValueTags)
+// but whose name an older IstioRevisionTag claims (revisiontags.ValueClaimWins): the tag's webhook and Service
+// are the IstioRevisionTag's, the revision does not install them. Sorted as the values list them.
+func (r *Reconciler) lostValueTags(ctx context.Context, rev *sailv1.IstioRevision) ([]string, error) {
+	if len(revision.IndexValueTags(rev)) == 0 {
+		return nil, nil
+	}
+	all := &sailv1.IstioRevisionList{}
+	if err := r.Client.List(ctx, all); err != nil {
+		return nil, err
+	}
+	claimant, err := revisiontags.Claimant(ctx, r.Client, rev)
+	if err != nil {
+		return nil, err
+	}
+	var lost []string
+	for _, name := range revision.ValueTags(rev, all.Items) {
+		tag := &sailv1.IstioRevisionTag{}
+		if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, tag); err != nil {
+			if client.IgnoreNotFound(err) != nil {
+				return nil, err
+			}
+			continue
+		}
+		if tag.DeletionTimestamp.IsZero() && !revisiontags.ValueClaimWins(claimant, tag) {
+			lost = append(lost, name)
+		}
+	}
+	return lost, nil
+}
+
+// withoutTags drops the webhooks and Services the istiod chart renders for the given value tags.
+func withoutTags(objs []*unstructured.Unstructured, tags []string) []*unstructured.Unstructured {
+	out := objs[:0:0]
+	for _, u := range objs {
+		if t, ok := u.GetLabels()[revisiontag.LabelTag]; ok && slices.Contains(tags, t) {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// setValueTagsCondition sets ValueTagsInstalled on a revision whose values declare tags (removes it otherwise):
+// False with reason InjectionCollision naming the older IstioRevisionTags that serve the lost tags.
+func setValueTagsCondition(rev *sailv1.IstioRevision, lost []string) {
+	if len(revision.IndexValueTags(rev)) == 0 {
+		meta.RemoveStatusCondition(&rev.Status.Conditions, sailv1.ConditionValueTagsInstalled)
+		return
+	}
+	if len(lost) == 0 {
+		status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionValueTagsInstalled, metav1.ConditionTrue,
+			sailv1.ReasonReconcileSucceeded, "Every tag of spec.values.revisionTags that this revision holds is installed.")
+		return
+	}
+	msgs := make([]string, 0, len(lost))
+	for _, name := range lost {
+		msgs = append(msgs, revisiontags.CollisionMessage(name, nil, true))
+	}
+	status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionValueTagsInstalled, metav1.ConditionFalse,
+		sailv1.ReasonInjectionCollision, strings.Join(msgs, " "))
+}
+
+// revisionsDeclaring maps an IstioRevisionTag to the revisions whose spec.values.revisionTags declare its name,
+// so that a collision is re-evaluated when the tag appears or goes.
+func (r *Reconciler) revisionsDeclaring(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &sailv1.IstioRevisionList{}
+	if err := r.Client.List(ctx, list, client.MatchingFields{revision.IndexValueTag: o.GetName()}); err != nil {
+		metrics.WatchLookupFailed(ctx, "istiorevision", "IstioRevisionTag", err)
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
+}

@@ -1,0 +1,59 @@
+package revisiontags
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	sailv1 "github.com/sail-mesh/sail/api/v1"
+)
+
+func declaring(name string, created time.Time, tags ...string) sailv1.IstioRevision {
+	return sailv1.IstioRevision{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(created)},
+		Spec: sailv1.IstioRevisionSpec{Values: &sailv1.Values{RevisionTags: tags}}}
+}
+
+func TestValueHolder_IsTheNewestRevisionDeclaringTheTag(t *testing.T) {
+	g := NewWithT(t)
+	now := time.Now()
+	all := []sailv1.IstioRevision{declaring("old", now, "prod"), declaring("new", now.Add(time.Minute), "prod", "qa"),
+		declaring("none", now)}
+	g.Expect(ValueHolder("prod", all).Name).To(Equal("new"))
+	g.Expect(ValueHolder("qa", all).Name).To(Equal("new"))
+	g.Expect(ValueHolder("other", all)).To(BeNil())
+}
+
+func TestValueClaimWins_OlderClaimWinsAndTheValuesWinATie(t *testing.T) {
+	g := NewWithT(t)
+	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	later := metav1.NewTime(now.Add(time.Second))
+	claim := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "a", CreationTimestamp: now}}
+	g.Expect(ValueClaimWins(claim, &sailv1.IstioRevisionTag{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: later}})).To(BeTrue())
+	g.Expect(ValueClaimWins(claim, &sailv1.IstioRevisionTag{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: now}})).To(BeTrue())
+	claim.CreationTimestamp = later
+	g.Expect(ValueClaimWins(claim, &sailv1.IstioRevisionTag{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: now}})).To(BeFalse())
+}
+
+func TestClaimant_IsTheControllingIstioElseTheRevision(t *testing.T) {
+	g := NewWithT(t)
+	s := runtime.NewScheme()
+	g.Expect(sailv1.AddToScheme(s)).To(Succeed())
+	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "tenant-a", UID: "u1"}}
+	c := fake.NewClientBuilder().WithScheme(s).WithObjects(istio).Build()
+	rev := declaring("tenant-a-v1-31-0", time.Now(), "prod")
+	yes := true
+	rev.OwnerReferences = []metav1.OwnerReference{{APIVersion: sailv1.GroupVersion.String(), Kind: sailv1.IstioKind,
+		Name: "tenant-a", UID: "u1", Controller: &yes}}
+	got, err := Claimant(context.Background(), c, &rev)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(Describe(got)).To(Equal("Istio tenant-a"))
+	rev.OwnerReferences = nil
+	got, err = Claimant(context.Background(), c, &rev)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(Describe(got)).To(Equal("IstioRevision tenant-a-v1-31-0"))
+}
