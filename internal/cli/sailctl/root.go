@@ -51,6 +51,7 @@ func NewRootCommand() *cobra.Command {
 	}
 	root.AddCommand(NewMigrateCommand(), NewVersionsCommand(), NewVersionCommand(), NewCompletionCommand())
 	root.AddCommand(NewCreateRemoteSecretCommand(), NewCACommand())
+	root.AddCommand(NewRenderCommand())
 	return root
 }
 
