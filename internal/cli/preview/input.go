@@ -176,4 +176,3 @@ func kindOf(o client.Object) string {
 	}
 	return fmt.Sprintf("%T", o)
 }
-
