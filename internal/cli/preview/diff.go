@@ -271,4 +271,3 @@ func normalized(u *unstructured.Unstructured) (string, error) {
 func ownerKind(o client.Object) string {
 	return kindOf(o)
 }
-
