@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -194,14 +195,15 @@ func (d *Differ) pruned(ctx context.Context, g Group, live *unstructured.Unstruc
 	if live == nil || g.Revision {
 		return nil, nil
 	}
-	raw, _, _ := unstructured.NestedSlice(live.Object, "status", "inventory")
-	var inv []sailv1.InventoryEntry
-	for _, e := range raw {
-		m, _ := e.(map[string]any)
-		id, _ := m["id"].(string)
-		version, _ := m["version"].(string)
-		inv = append(inv, sailv1.InventoryEntry{ID: id, Version: version})
+	var status struct {
+		Inventory []sailv1.InventoryEntry `json:"inventory"`
 	}
+	if raw, ok := live.Object["status"].(map[string]any); ok {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &status); err != nil {
+			return nil, fmt.Errorf("reading status.inventory: %w", err)
+		}
+	}
+	inv := status.Inventory
 	var out []ObjectDiff
 	for _, e := range apply.Diff(inv, apply.Inventory(g.Objects)) {
 		obj, err := apply.EntryObject(e)
