@@ -66,7 +66,7 @@ func Read(files []string, stdin io.Reader) ([]Resource, error) {
 		if err != nil {
 			return nil, err
 		}
-		res, fileErrs := parse(f, data, schemas)
+		res, fileErrs := parse(displayName(f), data, schemas)
 		out = append(out, res...)
 		errs = append(errs, fileErrs...)
 	}
@@ -175,4 +175,12 @@ func kindOf(o client.Object) string {
 		return "IstioRevisionTag"
 	}
 	return fmt.Sprintf("%T", o)
+}
+
+// displayName is how messages name an input file: stdin for -.
+func displayName(file string) string {
+	if file == StdinName {
+		return "stdin"
+	}
+	return file
 }
