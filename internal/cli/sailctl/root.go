@@ -52,6 +52,8 @@ func NewRootCommand() *cobra.Command {
 	root.AddCommand(NewMigrateCommand(), NewVersionsCommand(), NewVersionCommand(), NewCompletionCommand())
 	root.AddCommand(NewCreateRemoteSecretCommand(), NewCACommand())
 	root.AddCommand(NewPrecheckCommand())
+	root.AddCommand(NewRenderCommand())
+	root.AddCommand(NewDiffCommand())
 	return root
 }
 

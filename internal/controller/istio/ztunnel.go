@@ -20,11 +20,16 @@ func (r *Reconciler) trustZTunnel(ctx context.Context, istio *sailv1.Istio, revi
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: sailv1.ZTunnelName}, zt); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if !targets(zt, istio.Name, revision) {
-		return nil
-	}
-	values.TrustZTunnel(spec.Values, istio.Spec.Values, zt.Spec.Namespace, values.ZTunnelServiceAccount(zt))
+	TrustZTunnel(istio, revision, spec, zt)
 	return nil
+}
+
+// TrustZTunnel makes the spec of the Istio's revision trust zt when zt's targetRef names the Istio or the
+// revision, unless the user chose whom istiod trusts (values.TrustZTunnel).
+func TrustZTunnel(istio *sailv1.Istio, revision string, spec *sailv1.IstioRevisionSpec, zt *sailv1.ZTunnel) {
+	if targets(zt, istio.Name, revision) {
+		values.TrustZTunnel(spec.Values, istio.Spec.Values, zt.Spec.Namespace, values.ZTunnelServiceAccount(zt))
+	}
 }
 
 // targets says whether a ZTunnel's targetRef names the Istio or its revision.

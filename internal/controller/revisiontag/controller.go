@@ -281,14 +281,14 @@ func (r *Reconciler) valueCollision(ctx context.Context, tag *sailv1.IstioRevisi
 	return sailv1.ReasonInjectionCollision, revisiontags.CollisionMessage(tag.Name, claimant, false), nil
 }
 
-// render returns the tag's objects for a revision: the tag's injection webhook and Service from the revision's
+// Render returns the tag's objects for a revision: the tag's injection webhook and Service from the revision's
 // istiod chart rendered with values.revisionTags=[tag], plus for the tag named default the base chart's default
 // validating webhook pointed at the revision.
-func (r *Reconciler) render(tag *sailv1.IstioRevisionTag, rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
+func (r *Reconciler) Render(tag *sailv1.IstioRevisionTag, rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
 	return r.renderFor(tag, rev, true)
 }
 
-// renderFor is render, with the default validating webhook only when validator is true.
+// renderFor is Render, with the default validating webhook only when validator is true.
 func (r *Reconciler) renderFor(tag *sailv1.IstioRevisionTag, rev *sailv1.IstioRevision, validator bool) ([]*unstructured.Unstructured, error) {
 	vals, err := values.ToMap(rev.Spec.Values)
 	if err != nil {

@@ -30,7 +30,7 @@ func renderTag(t *testing.T, tagName string, rev *sailv1.IstioRevision) []*unstr
 	t.Helper()
 	r := &Reconciler{Deps: lifecycle.Deps{Renderer: render.New(nil)}}
 	tag := &sailv1.IstioRevisionTag{ObjectMeta: metav1.ObjectMeta{Name: tagName}}
-	objs, err := r.render(tag, rev)
+	objs, err := r.Render(tag, rev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -200,10 +200,11 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) (A
 		a.count(func(s *Stats) { s.Skipped++ })
 		return Unchanged, nil
 	}
-	applied := u.DeepCopy()
+	var liveIfExists client.Object
 	if exists {
-		keepLiveFailurePolicy(applied, live)
+		liveIfExists = live
 	}
+	applied := Request(u, liveIfExists)
 	if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied),
 		client.FieldOwner(a.fieldManager), client.ForceOwnership); err != nil {
 		return "", err

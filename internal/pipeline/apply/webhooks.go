@@ -8,6 +8,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
+// Request returns the object Apply sends for the prepared object u when its live copy is live (nil when there is
+// none): a copy of u with the fields istiod owns at run time taken from live (keepLiveFailurePolicy).
+func Request(u *unstructured.Unstructured, live client.Object) *unstructured.Unstructured {
+	applied := u.DeepCopy()
+	if live != nil {
+		keepLiveFailurePolicy(applied, live)
+	}
+	return applied
+}
+
 // keepLiveFailurePolicy gives each validating webhook of u the failure policy its live copy has (or none, when the
 // live webhook has none). istiod owns that field at run time: the chart creates the webhook failing open
 // (Ignore) so that Istio config can be written before istiod's validation server is up, and istiod switches it

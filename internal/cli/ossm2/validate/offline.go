@@ -181,7 +181,33 @@ func validateName(o resource.Object) []string {
 	return msgs
 }
 
+// Admit checks obj against the CRD schema of its kind and returns it with the schema's defaults applied, as the
+// API server would store it on create (unknown fields pruned), with the problems found, sorted, each prefixed
+// with the field's path. known is false when no schema of obj's kind and version is loaded.
+func (s *SchemaSet) Admit(obj map[string]any) (admitted map[string]any, problems []string, known bool) {
+	u := &unstructuredObj{obj}
+	c := s.crds[u.gvk()]
+	if c == nil {
+		return nil, nil, false
+	}
+	admitted, problems = c.admit(obj)
+	return admitted, problems, true
+}
+
+type unstructuredObj struct{ m map[string]any }
+
+func (u *unstructuredObj) gvk() schema.GroupVersionKind {
+	apiVersion, _ := u.m["apiVersion"].(string)
+	kind, _ := u.m["kind"].(string)
+	return schema.FromAPIVersionAndKind(apiVersion, kind)
+}
+
 func (c *crdSchema) validate(obj map[string]any) []string {
+	_, msgs := c.admit(obj)
+	return msgs
+}
+
+func (c *crdSchema) admit(obj map[string]any) (map[string]any, []string) {
 	u := runtime.DeepCopyJSON(obj)
 	var msgs []string
 	unknown := pruning.PruneWithOptions(u, c.structural, true, structuralschema.UnknownFieldPathOptions{
@@ -200,7 +226,7 @@ func (c *crdSchema) validate(obj map[string]any) []string {
 		}
 	}
 	sort.Strings(msgs)
-	return msgs
+	return u, msgs
 }
 
 func validateBuiltin(obj map[string]any, t reflect.Type) []string {
