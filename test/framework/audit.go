@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -181,6 +182,7 @@ func NoopWrites(path, agent string, from, to time.Time) ([]AuditWrite, error) {
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	last := map[string]string{} // "<resource> <namespace>/<name>" -> the resourceVersion the last write left
 	var out []AuditWrite
+	bodies := 0
 	for sc.Scan() {
 		var e bodyEvent
 		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Stage != "ResponseComplete" || !writeVerbs[e.Verb] || e.ObjectRef == nil {
@@ -189,6 +191,7 @@ func NoopWrites(path, agent string, from, to time.Time) ([]AuditWrite, error) {
 		if e.ResponseObject == nil || e.ResponseObject.Kind == "Status" || e.ResponseObject.Metadata.ResourceVersion == "" {
 			continue
 		}
+		bodies++
 		key := e.ObjectRef.Resource + " " + e.ObjectRef.Namespace + "/" + e.ObjectRef.Name
 		rv := e.ResponseObject.Metadata.ResourceVersion
 		prev, seen := last[key]
@@ -200,5 +203,11 @@ func NoopWrites(path, agent string, from, to time.Time) ([]AuditWrite, error) {
 			out = append(out, writeOf(e.auditEvent))
 		}
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if bodies == 0 {
+		return nil, fmt.Errorf("the audit log %s holds no response bodies: start the cluster with WriteAuditPolicy (delete a cluster started with another policy)", path)
+	}
+	return out, nil
 }
