@@ -54,7 +54,7 @@ func BenchmarkOperatorCosts(b *testing.B) {
 	rep.write(b)
 }
 
-func startOpsEnv(b *testing.B, ctx context.Context, name string, nodes int) *opsEnv {
+func startOpsEnv(b *testing.B, ctx context.Context, name string, nodes int, extraFlags ...string) *opsEnv {
 	if err := framework.DeleteCluster(ctx, name); err != nil {
 		b.Fatal(err)
 	}
@@ -70,6 +70,7 @@ func startOpsEnv(b *testing.B, ctx context.Context, name string, nodes int) *ops
 	if err != nil {
 		b.Fatal(err)
 	}
+	flags = append(flags, extraFlags...)
 	env := &opsEnv{cluster: cluster, injector: injector, flags: flags, metrics: addr, logDir: b.TempDir()}
 	if out := os.Getenv("SAIL_BENCH_OUT"); out != "" {
 		env.logDir = out

@@ -3,7 +3,11 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -32,7 +36,8 @@ const (
 // 50 nodes, 5,000 pods and 5,000 ConfigMaps (target <= 80 MB).
 func BenchmarkScaleMemory(b *testing.B) {
 	ctx := context.Background()
-	env := startOpsEnv(b, ctx, "sail-bench-scale", scaleNodes)
+	pprofAddr := freeLoopbackAddr(b)
+	env := startOpsEnv(b, ctx, "sail-bench-scale", scaleNodes, "--pprof-bind-address="+pprofAddr)
 	defer func() { env.op.Stop(); env.injector.Stop(); _ = env.cluster.Local.Stop(ctx) }()
 	c := env.cluster.Client
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-system"}}); err != nil {
@@ -74,8 +79,39 @@ func BenchmarkScaleMemory(b *testing.B) {
 		fmt.Sprintf("%d pods (%d Running) + %d ConfigMaps on %d nodes in %s", scalePods, running, scaleConfigMaps, scaleNodes, time.Since(start).Round(time.Second)))
 	hwm, rss := procStatusKiB(b, env.op.PID(), "VmHWM:"), procStatusKiB(b, env.op.PID(), "VmRSS:")
 	rep.add(b, "operator peak RSS (VmHWM)", hwm/1000, "MB", "target <= 80")
-	rep.add(b, "operator RSS at the end (VmRSS)", rss/1000, "MB", "")
+	rep.add(b, "operator RSS at the end (VmRSS)", rss/1000, "MB", "heap profile: bench-scale-memory.heap (go tool pprof)")
+	saveHeapProfile(b, pprofAddr)
 	rep.write(b)
+}
+
+// freeLoopbackAddr returns a loopback address with a port free a moment ago.
+func freeLoopbackAddr(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// saveHeapProfile writes the operator's heap profile to $SAIL_BENCH_OUT/bench-scale-memory.heap.
+func saveHeapProfile(b *testing.B, addr string) {
+	dir := os.Getenv("SAIL_BENCH_OUT")
+	if dir == "" {
+		return
+	}
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap")
+	if err != nil {
+		b.Fatalf("getting the operator's heap profile: %v", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bench-scale-memory.heap"), data, 0o644); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // fastClient is a client for filling the cluster, with a higher rate limit than the framework's.
