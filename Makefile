@@ -82,7 +82,7 @@ verify-gen: tools ## Fail when a generated file is out of date.
 .PHONY: bench
 bench: tools resources ## Run the benchmarks; figures go to _output/bench-*.txt (and _output/bench.txt).
 	@mkdir -p _output
-	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -exec $(NETNS) -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/... | tee _output/bench.txt
+	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -exec $(NETNS) -run '^$$' -bench . -benchtime 1x -timeout 45m ./test/bench/... | tee _output/bench.txt
 	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -exec $(NETNS) -run '^$$' -bench 'NoopReconcile' -benchtime 300x -timeout 10m ./test/bench/... | tee -a _output/bench.txt
 	$(GO) test -run '^$$' -bench 'Render' -benchmem ./internal/pipeline/render/ | tee -a _output/bench.txt
 	SAIL_BENCH_OUT=$(CURDIR)/_output $(GO) test -exec $(NETNS) -count=1 -run '^TestLeader_' -timeout 10m ./test/e2e/

@@ -119,6 +119,7 @@ func newManager(cfg *rest.Config, o *Options) (ctrl.Manager, error) {
 		Cache:                         CacheOptions(),
 		Metrics:                       metricsOptions(o),
 		HealthProbeBindAddress:        o.ProbeAddr,
+		PprofBindAddress:              o.PprofAddr,
 		LeaderElection:                o.LeaderElect,
 		LeaderElectionID:              o.LeaderElectionID,
 		LeaderElectionNamespace:       o.LeaderElectionNamespace,

@@ -22,6 +22,8 @@ type Options struct {
 	MetricsSecure bool
 	// ProbeAddr is where /healthz and /readyz listen ("0" disables them).
 	ProbeAddr string
+	// PprofAddr is where Go's profiles (/debug/pprof/) are served, unauthenticated ("" or "0" disables them).
+	PprofAddr string
 	// LeaderElect turns on leader election, for running more than one replica.
 	LeaderElect bool
 	// LeaderElectionNamespace is where the election lease lives (defaults to the pod's namespace).
@@ -74,6 +76,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, `Address of the metrics endpoint ("0" disables it).`)
 	fs.BoolVar(&o.MetricsSecure, "metrics-secure", o.MetricsSecure, "Serve metrics over HTTPS, only to clients allowed to get /metrics (authenticated with TokenReview, authorized with SubjectAccessReview).")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, `Address of /healthz and /readyz ("0" disables them).`)
+	fs.StringVar(&o.PprofAddr, "pprof-bind-address", o.PprofAddr, `Address of Go's profiles at /debug/pprof/, unauthenticated: for debugging on loopback only ("" or "0" disables them).`)
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader, so that several replicas can run and only one acts.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader election lease (defaults to the pod's namespace).")
 	fs.StringVar(&o.LeaderElectionID, "leader-election-id", o.LeaderElectionID, "Name of the leader election lease.")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -149,4 +150,64 @@ func (t *AuditTail) Next() ([]AuditWrite, error) {
 // String describes a write as "<verb> <resource> <namespace>/<name>", for test messages.
 func (w AuditWrite) String() string {
 	return w.Verb + " " + w.Resource + " " + w.Namespace + "/" + w.Name
+}
+
+// WriteAuditPolicy is the path of an audit policy that, beyond AuditPolicy, records the response bodies of the
+// writes to everything but pods, nodes, leases and events, so NoopWrites can find the writes that changed nothing.
+func WriteAuditPolicy() string {
+	return filepath.Join(testenv.RepoRoot(), "test", "framework", "testdata", "audit-policy-writes.yaml")
+}
+
+// bodyEvent is the part of an audit event that NoopWrites reads: the object's resourceVersion in the response.
+type bodyEvent struct {
+	auditEvent
+	ResponseObject *struct {
+		Kind     string `json:"kind"`
+		Metadata struct {
+			ResourceVersion string `json:"resourceVersion"`
+		} `json:"metadata"`
+	} `json:"responseObject"`
+}
+
+// NoopWrites returns the updates and patches in [from, to) by user agents starting with agent that changed nothing:
+// the object's resourceVersion in the response is the one an earlier write (by anyone) left it at. It needs an audit
+// log written with WriteAuditPolicy; objects the policy logs without bodies are never reported.
+func NoopWrites(path, agent string, from, to time.Time) ([]AuditWrite, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	last := map[string]string{} // "<resource> <namespace>/<name>" -> the resourceVersion the last write left
+	var out []AuditWrite
+	bodies := 0
+	for sc.Scan() {
+		var e bodyEvent
+		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Stage != "ResponseComplete" || !writeVerbs[e.Verb] || e.ObjectRef == nil {
+			continue
+		}
+		if e.ResponseObject == nil || e.ResponseObject.Kind == "Status" || e.ResponseObject.Metadata.ResourceVersion == "" {
+			continue
+		}
+		bodies++
+		key := e.ObjectRef.Resource + " " + e.ObjectRef.Namespace + "/" + e.ObjectRef.Name
+		rv := e.ResponseObject.Metadata.ResourceVersion
+		prev, seen := last[key]
+		last[key] = rv
+		if !seen || prev != rv || e.Verb == "create" || !strings.HasPrefix(e.UserAgent, agent) {
+			continue
+		}
+		if !e.StageTimestamp.Before(from) && e.StageTimestamp.Before(to) {
+			out = append(out, writeOf(e.auditEvent))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if bodies == 0 {
+		return nil, fmt.Errorf("the audit log %s holds no response bodies: start the cluster with WriteAuditPolicy (delete a cluster started with another policy)", path)
+	}
+	return out, nil
 }

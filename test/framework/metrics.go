@@ -48,3 +48,45 @@ func ScrapeMetric(addr, name string) (float64, error) {
 	}
 	return 0, fmt.Errorf("the operator serves no metric %s", name)
 }
+
+// ScrapeByLabel sums the samples of the metric called name served at http://addr/metrics by the value of their
+// label called label, e.g. controller_runtime_reconcile_total by controller.
+func ScrapeByLabel(addr, name, label string) (map[string]float64, error) {
+	hc := &http.Client{Timeout: 5 * time.Second}
+	resp, err := hc.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, fmt.Errorf("scraping the operator's metrics (started with PlainMetricsFlags?): %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("scraping the operator's metrics: %s", resp.Status)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), name+"{")
+		if !ok {
+			continue
+		}
+		labels, value, ok := strings.Cut(rest, "} ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return nil, fmt.Errorf("metric %s: %w", name, err)
+		}
+		out[labelValue(labels, label)] += v
+	}
+	return out, sc.Err()
+}
+
+// labelValue returns the value of label in a Prometheus label list (a="x",b="y").
+func labelValue(labels, label string) string {
+	for _, part := range strings.Split(labels, ",") {
+		if v, ok := strings.CutPrefix(part, label+"="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
+}

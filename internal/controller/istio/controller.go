@@ -45,6 +45,8 @@ type Reconciler struct {
 	// Migrator moves workloads to the active revision when spec.updateStrategy.updateWorkloads is true; nil
 	// turns that off.
 	Migrator *workloads.Migrator
+
+	written writtenStatuses
 }
 
 // Reconcile moves one Istio towards its spec.
@@ -169,10 +171,15 @@ func (r *Reconciler) revisions(ctx context.Context, istio *sailv1.Istio) ([]sail
 }
 
 func (r *Reconciler) patchStatus(ctx context.Context, istio *sailv1.Istio, before *sailv1.IstioStatus) error {
-	if equality.Semantic.DeepEqual(before, &istio.Status) {
+	if equality.Semantic.DeepEqual(before, &istio.Status) || r.written.alreadyWritten(istio, &istio.Status) {
 		return nil
 	}
-	return status.Patch(ctx, r.Client, istio, istio.Status, "activeRevisionName", "version", "workloadMigration")
+	from := istio.ResourceVersion
+	if err := status.Patch(ctx, r.Client, istio, istio.Status, "activeRevisionName", "version", "workloadMigration"); err != nil {
+		return err
+	}
+	r.written.remember(istio, from, &istio.Status)
+	return nil
 }
 
 // finalize deletes the Istio's revisions and waits until they are gone (each cleans up its own objects).
@@ -200,6 +207,7 @@ func (r *Reconciler) finalize(ctx context.Context, istio *sailv1.Istio) (ctrl.Re
 	if len(revs) > 0 {
 		return ctrl.Result{}, nil // the revisions' deletion brings us back
 	}
+	r.written.forget(istio.UID)
 	patch := client.MergeFromWithOptions(istio.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(istio, Finalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Patch(ctx, istio, patch))
