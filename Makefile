@@ -61,6 +61,10 @@ build: resources ## Build bin/sail-operator and bin/sailctl.
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/sail-operator ./cmd/sail-operator
 	@if [ -d cmd/sailctl ]; then $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/sailctl ./cmd/sailctl; fi
 
+.PHONY: image
+image: resources ## Build the operator image without a container runtime: _output/image/oci (OCI layout) and _output/image/sail-operator.tar (docker load).
+	$(GO) run ./hack/image -out _output/image
+
 .PHONY: gen
 gen: ## Regenerate values types, version markers, deepcopy, CRDs and RBAC.
 	hack/gen-values.sh

@@ -120,8 +120,7 @@ func withDefaults(o BundleOptions, chrt *chartv2.Chart) (BundleOptions, semver.V
 		o.DefaultChannel = o.Channels[0]
 	}
 	if o.Image == "" {
-		repo, _ := chrt.Values["image"].(map[string]any)["repository"].(string)
-		o.Image = repo + ":" + o.Version
+		o.Image = DefaultImage(chrt, o.Version)
 	}
 	return o, ver, nil
 }

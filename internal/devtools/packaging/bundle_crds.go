@@ -55,7 +55,8 @@ func (b *bundle) crdList() []*apiextensionsv1.CustomResourceDefinition {
 	return out
 }
 
-// kindResources are the kinds an instance of each of Sail's kinds creates, shown by OLM consoles.
+// kindResources are the kinds an instance of each of Sail's kinds creates, shown by OLM consoles. Every instance
+// gets Events (events.k8s.io/v1, the operator's recorder) besides; see kindResourcesWithEvents.
 var kindResources = map[string][]operatorsv1alpha1.APIResourceReference{
 	"Istio": {{Kind: "IstioRevision", Version: "v1"}},
 	"IstioRevision": {{Kind: "Deployment", Version: "v1"}, {Kind: "Service", Version: "v1"},
@@ -65,6 +66,14 @@ var kindResources = map[string][]operatorsv1alpha1.APIResourceReference{
 		{Kind: "EndpointSlice", Version: "v1"}, {Kind: "NetworkPolicy", Version: "v1"}},
 	"IstioCNI": {{Kind: "DaemonSet", Version: "v1"}, {Kind: "ConfigMap", Version: "v1"}},
 	"ZTunnel":  {{Kind: "DaemonSet", Version: "v1"}},
+}
+
+// kindResourcesWithEvents are the resources of kind, and Events: the operator records Events on every one of
+// its objects (k8s.io/client-go/tools/events, i.e. events.k8s.io/v1). Declaring their version here is also what
+// tells the operator-framework validators that the RBAC rule for events.k8s.io events is not a use of
+// events.k8s.io/v1beta1, removed in Kubernetes 1.25: an RBAC rule has no API version, so without it they warn.
+func kindResourcesWithEvents(kind string) []operatorsv1alpha1.APIResourceReference {
+	return append(slices.Clone(kindResources[kind]), operatorsv1alpha1.APIResourceReference{Kind: "Event", Version: "v1"})
 }
 
 // internalKinds are managed by the operator; consoles hide them from "create" forms.
@@ -150,7 +159,7 @@ func describeCRD(crd *apiextensionsv1.CustomResourceDefinition, version *apiexte
 	schema := version.Schema.OpenAPIV3Schema
 	d := operatorsv1alpha1.CRDDescription{
 		Name: crd.Name, Version: version.Name, Kind: kind, DisplayName: displayName(kind),
-		Description: firstParagraph(schema.Description), Resources: kindResources[kind],
+		Description: firstParagraph(schema.Description), Resources: kindResourcesWithEvents(kind),
 	}
 	if spec, ok := schema.Properties["spec"]; ok {
 		d.SpecDescriptors = specDescriptors(spec, "")

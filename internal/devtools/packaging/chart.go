@@ -39,6 +39,18 @@ func LoadChart(dir string) (*chartv2.Chart, error) {
 	return c, nil
 }
 
+// DefaultImage is the operator image of the chart's values (image.repository) tagged with version, or with the
+// chart's appVersion when version is empty, as the chart's Deployment names it by default. The committed OLM
+// bundle and `make image` (hack/image) both take the image's name from here, so that the chart, the bundle and
+// the built image agree on one tag: appVersion in deploy/chart/Chart.yaml.
+func DefaultImage(c *chartv2.Chart, version string) string {
+	if version == "" {
+		version = c.Metadata.AppVersion
+	}
+	repo, _ := c.Values["image"].(map[string]any)["repository"].(string)
+	return repo + ":" + strings.TrimPrefix(version, "v")
+}
+
 // RenderChart renders the chart in dir for rel with Helm's engine (as `helm template` does, including the values
 // schema check) and returns its objects in the order Helm installs them.
 func RenderChart(dir string, rel Release) ([]*unstructured.Unstructured, error) {

@@ -117,6 +117,9 @@ func TestChart_DefaultsRenderAnOperatorThatFollowsTheSecurityBaseline(t *testing
 	g.Expect(pod.Containers).To(HaveLen(1))
 	c := pod.Containers[0]
 	g.Expect(c.Image).To(Equal("ghcr.io/sail-mesh/sail-operator:" + chartAppVersion(t)))
+	chrt, err := LoadChart(chartDir())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(c.Image).To(Equal(DefaultImage(chrt, "")), "the image the bundle and `make image` name is the chart's")
 	sc := c.SecurityContext
 	g.Expect(sc).NotTo(BeNil())
 	g.Expect(sc.AllowPrivilegeEscalation).To(HaveValue(BeFalse()))
