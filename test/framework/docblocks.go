@@ -8,7 +8,7 @@ import (
 
 // DocPages are the pages of docs/ whose commands the docs test (test/e2e/realistiod) runs, in order. Every page with
 // a runnable block must be listed (TestDocPages_EveryPageWithCommandsIsListed).
-var DocPages = []string{"getting-started.md", "day2.md", "gateways.md", "troubleshooting.md", "uninstall.md"}
+var DocPages = []string{"getting-started.md", "day2.md", "ambient.md", "gateways.md", "troubleshooting.md", "uninstall.md"}
 
 // DocBlock is a fenced code block of a Markdown page, as the docs test runs it: `sh` blocks are commands to run,
 // blocks whose info string names a file (```yaml file=istio.yaml) are written to that file first, and every other
