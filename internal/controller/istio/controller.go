@@ -178,7 +178,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, istio *sailv1.Istio, befor
 	if err := status.Patch(ctx, r.Client, istio, istio.Status, "activeRevisionName", "version", "workloadMigration"); err != nil {
 		return err
 	}
-	r.written.remember(istio, from, &istio.Status)
+	r.written.remember(istio, from, istio.ResourceVersion, &istio.Status)
 	return nil
 }
 

@@ -18,8 +18,10 @@ type writtenStatuses struct {
 }
 
 type writtenStatus struct {
-	fromResourceVersion string
-	status              sailv1.IstioStatus
+	// versions are the resourceVersions of the Istio that the controller's own status writes went from and to since
+	// it last saw a version it did not produce: a cache showing one of them lags behind those writes.
+	versions map[string]bool
+	status   sailv1.IstioStatus
 }
 
 // alreadyWritten reports whether status is what was last written from this very version of istio (the cache has not
@@ -28,18 +30,26 @@ func (w *writtenStatuses) alreadyWritten(istio *sailv1.Istio, status *sailv1.Ist
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	last, ok := w.byID[istio.UID]
-	return ok && last.fromResourceVersion == istio.ResourceVersion && equality.Semantic.DeepEqual(&last.status, status)
+	return ok && last.versions[istio.ResourceVersion] && equality.Semantic.DeepEqual(&last.status, status)
 }
 
-// remember records that status was written from the version fromResourceVersion of istio.
-func (w *writtenStatuses) remember(istio *sailv1.Istio, fromResourceVersion string, status *sailv1.IstioStatus) {
+// remember records that status was written from the version from of istio, which the write turned into to.
+func (w *writtenStatuses) remember(istio *sailv1.Istio, from, to string, status *sailv1.IstioStatus) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.byID == nil {
 		w.byID = map[types.UID]writtenStatus{}
 	}
-	w.byID[istio.UID] = writtenStatus{fromResourceVersion: fromResourceVersion, status: *status.DeepCopy()}
+	versions := w.byID[istio.UID].versions
+	if !versions[from] || len(versions) > maxOwnVersions {
+		versions = map[string]bool{}
+	}
+	versions[from], versions[to] = true, true
+	w.byID[istio.UID] = writtenStatus{versions: versions, status: *status.DeepCopy()}
 }
+
+// maxOwnVersions bounds the resourceVersions remembered per Istio.
+const maxOwnVersions = 32
 
 // forget drops what is remembered of an Istio (it is gone).
 func (w *writtenStatuses) forget(uid types.UID) {

@@ -15,7 +15,7 @@ func TestWrittenStatuses_SkipsOnlyTheSameStatusFromTheSameVersion(t *testing.T) 
 	if w.alreadyWritten(istio, st) {
 		t.Fatal("nothing was written yet")
 	}
-	w.remember(istio, "10", st)
+	w.remember(istio, "10", "11", st)
 	if !w.alreadyWritten(istio, st) {
 		t.Fatal("the same status computed from the same version was just written")
 	}
@@ -23,7 +23,7 @@ func TestWrittenStatuses_SkipsOnlyTheSameStatusFromTheSameVersion(t *testing.T) 
 		t.Fatal("a different status must be written")
 	}
 	newer := istio.DeepCopy()
-	newer.ResourceVersion = "11"
+	newer.ResourceVersion = "12"
 	if w.alreadyWritten(newer, st) {
 		t.Fatal("from a newer version the status is compared with the object, not with what was written")
 	}

@@ -11,8 +11,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
@@ -145,8 +148,23 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Applier: r.Applier, Recorder: r.Recorder, Finalizer: Finalizer})
 	return lifecycle.NewBuilder(mgr, r.Applier, &sailv1.IstioCNI{}, "istiocni", 1, OwnedTypes(r.Scheme, r.Versions)...).
 		WatchesMetadata(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.inNamespace)).
-		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.always)).
+		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.always),
+			builder.WithPredicates(revisionVersionChanged)).
 		Complete(r)
+}
+
+// revisionVersionChanged passes the IstioRevision events that can change the version skew the IstioCNI is checked
+// against: a revision created or deleted, or a change of its spec.version or status.readyVersion. Other status
+// changes (usage, readiness at the same version) do not concern the IstioCNI.
+var revisionVersionChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		before, ok1 := e.ObjectOld.(*sailv1.IstioRevision)
+		after, ok2 := e.ObjectNew.(*sailv1.IstioRevision)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return before.Spec.Version != after.Spec.Version || before.Status.ReadyVersion != after.Status.ReadyVersion
+	},
 }
 
 // inNamespace maps a namespace to the IstioCNI when it installs into it. When the IstioCNI cannot be read, the

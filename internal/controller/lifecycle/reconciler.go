@@ -122,9 +122,10 @@ type Phase[T client.Object] func(ctx context.Context, s *Scope[T]) (ctrl.Result,
 // finalize it when it is being deleted; ensure the finalizer; run the phases (resolve, desired objects, apply and
 // prune, readiness); write the status. It is a reconcile.Reconciler.
 type Reconciler[T client.Object] struct {
-	kind   Kind[T]
-	lc     *Lifecycle
-	phases []Phase[T]
+	kind    Kind[T]
+	lc      *Lifecycle
+	phases  []Phase[T]
+	written writtenStatuses
 }
 
 // NewReconciler returns a Reconciler of kind's resources working with lc.
@@ -142,6 +143,7 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (c
 			// Gone, also when its finalizer was removed by hand (Finalize never ran): drop what is cached for it.
 			r.lc.Forget(req.Name)
 			r.lc.ForgetInventory(req.NamespacedName)
+			r.written.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -266,8 +268,17 @@ func (r *Reconciler[T]) writeStatus(ctx context.Context, s *Scope[T]) error {
 	if equality.Semantic.DeepEqual(before.All, s.status.All) {
 		return nil
 	}
+	// The cache may not show the status written by the previous reconcile yet: the same status computed from the
+	// same version of the resource was written already.
+	encoded, from := encodeStatus(s.status.All), s.Obj.GetResourceVersion()
+	if encoded != nil && r.written.alreadyWritten(s.Obj, encoded) {
+		return nil
+	}
 	if err := status.Patch(ctx, r.lc.Client, s.Obj, s.status.All, s.status.Clear...); err != nil {
 		return err
+	}
+	if encoded != nil {
+		r.written.remember(s.Obj, from, s.Obj.GetResourceVersion(), encoded)
 	}
 	r.lc.RememberInventory(s.Obj, *s.status.Inventory)
 	return nil
