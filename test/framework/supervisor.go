@@ -68,10 +68,10 @@ func (s *IstiodSupervisor) Sync(ctx context.Context) error {
 func (s *IstiodSupervisor) start(ctx context.Context, rev sailv1.IstioRevision) (*Istiod, error) {
 	// istiod lists Istio's kinds when it starts: their CRDs must be served first, as they are long before a pod of
 	// istiod starts in a real cluster.
-	for s.cluster.istioCRDsEstablished(ctx) != nil {
+	for s.cluster.IstioCRDsEstablished(ctx) != nil {
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("Istio's CRDs are not established: %w", s.cluster.istioCRDsEstablished(ctx))
+			return nil, fmt.Errorf("Istio's CRDs are not established: %w", s.cluster.IstioCRDsEstablished(ctx))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -113,8 +113,9 @@ func (s *IstiodSupervisor) Stop() {
 	}
 }
 
-// istioCRDsEstablished returns nil when at least one Istio CRD (*.istio.io) exists and every one is established.
-func (c *Cluster) istioCRDsEstablished(ctx context.Context) error {
+// IstioCRDsEstablished returns nil when at least one Istio CRD (*.istio.io) exists and every one is established,
+// and otherwise an error that names what is missing.
+func (c *Cluster) IstioCRDsEstablished(ctx context.Context) error {
 	list := &apiextensionsv1.CustomResourceDefinitionList{}
 	if err := c.Client.List(ctx, list); err != nil {
 		return err

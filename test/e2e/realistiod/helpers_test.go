@@ -2,13 +2,11 @@ package realistiod
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -103,35 +101,8 @@ func readyStatus(name string) func() string {
 // waitIstioCRDs waits until every Istio CRD (*.istio.io), which Sail installs, is established: a pod of istiod
 // starts long after, while a process started here could list a kind the API server does not serve yet.
 func waitIstioCRDs(t *testing.T) {
-	NewWithT(t).Eventually(func() string {
-		list := &apiextensionsv1.CustomResourceDefinitionList{}
-		if err := cluster.Client.List(context.Background(), list); err != nil {
-			return err.Error()
-		}
-		count := 0
-		for _, crd := range list.Items {
-			if !strings.HasSuffix(crd.Spec.Group, "istio.io") {
-				continue
-			}
-			count++
-			if !established(&crd) {
-				return crd.Name + " is not established"
-			}
-		}
-		if count == 0 {
-			return "no Istio CRD yet"
-		}
-		return ""
-	}, waitFor).Should(BeEmpty(), "Sail installs Istio's CRDs")
-}
-
-func established(crd *apiextensionsv1.CustomResourceDefinition) bool {
-	for _, cond := range crd.Status.Conditions {
-		if cond.Type == apiextensionsv1.Established {
-			return cond.Status == apiextensionsv1.ConditionTrue
-		}
-	}
-	return false
+	NewWithT(t).Eventually(func() error { return cluster.IstioCRDsEstablished(context.Background()) }, waitFor).
+		Should(Succeed(), "Sail installs Istio's CRDs")
 }
 
 // istioClient waits for Istio's CRDs and returns a client whose REST mapper knows Istio's kinds (the cluster's
