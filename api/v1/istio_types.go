@@ -30,6 +30,9 @@ const ConditionRevisionsMaintained = "RevisionsMaintained"
 const (
 	// ReasonRevisionsMaintained: every inactive revision that is due was pruned, the others are kept on purpose.
 	ReasonRevisionsMaintained = "RevisionsMaintained"
+	// ReasonKeptForRemoteClusters: an inactive revision that is unused here and due for deletion is kept because a
+	// remote cluster (read through a remote secret of the control plane's namespace) uses it or cannot tell.
+	ReasonKeptForRemoteClusters = "KeptForRemoteClusters"
 	// ReasonPruneError: marking or deleting an inactive revision failed; the message says why. Retried.
 	ReasonPruneError = "PruneError"
 	// ReasonDefaultTagError: creating, deleting or reading the managed IstioRevisionTag default failed; the

@@ -41,6 +41,8 @@ type Options struct {
 	// KubeAPIQPS and KubeAPIBurst limit the operator's requests to the API server.
 	KubeAPIQPS   float64
 	KubeAPIBurst int
+	// RemoteUsageRecheck is how often an inactive revision kept for remote clusters is looked at again.
+	RemoteUsageRecheck time.Duration
 	// ShowVersion prints the version and exits.
 	ShowVersion bool
 	// Zap configures logging.
@@ -67,7 +69,8 @@ func NewOptions() *Options {
 		LeaderElectionID: "sail-operator.sailoperator.io",
 		LeaseDuration:    15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
 		ManageIstioCRDs: true, Platform: "auto", MaxConcurrentReconciles: 4, KubeAPIQPS: 50, KubeAPIBurst: 100,
-		Zap: zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder},
+		RemoteUsageRecheck: time.Minute,
+		Zap:                zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder},
 	}
 }
 
@@ -88,6 +91,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles, "Parallel reconciles per controller.")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Sustained requests per second to the API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Requests allowed in a burst to the API server (an install sends about 50).")
+	fs.DurationVar(&o.RemoteUsageRecheck, "remote-usage-recheck", o.RemoteUsageRecheck, "How often an inactive revision that is kept because a remote cluster uses it (or cannot be read) is checked again.")
 	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version, commit and supported Istio versions, then exit.")
 	o.Zap.BindFlags(fs)
 }
@@ -101,6 +105,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxConcurrentReconciles < 1 {
 		return fmt.Errorf("--max-concurrent-reconciles must be at least 1")
+	}
+	if o.RemoteUsageRecheck < time.Second {
+		return fmt.Errorf("--remote-usage-recheck must be at least 1s")
 	}
 	if o.RenewDeadline >= o.LeaseDuration {
 		return fmt.Errorf("--leader-election-renew-deadline must be shorter than --leader-election-lease-duration")

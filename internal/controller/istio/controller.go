@@ -20,6 +20,7 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
+	"github.com/sail-mesh/sail/internal/mesh/remoteusage"
 	"github.com/sail-mesh/sail/internal/mesh/workloads"
 	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/pipeline/status"
@@ -45,6 +46,12 @@ type Reconciler struct {
 	// Migrator moves workloads to the active revision when spec.updateStrategy.updateWorkloads is true; nil
 	// turns that off.
 	Migrator *workloads.Migrator
+	// RemoteUsage keeps inactive revisions that remote clusters (read through the remote secrets of the control
+	// plane's namespace) may still use; nil looks at this cluster only.
+	RemoteUsage *remoteusage.Checker
+	// RemoteRecheck is how often a revision kept for remote clusters, which are not watched, is looked at again
+	// (DefaultRemoteRecheck when zero).
+	RemoteRecheck time.Duration
 
 	written writtenStatuses
 }
@@ -120,7 +127,7 @@ func (r *Reconciler) reconcile(ctx context.Context, istio *sailv1.Istio) (outcom
 	out.defaultTag, out.defaultTagErr = r.defaultTag(ctx, istio, out.err == nil)
 	var result ctrl.Result
 	if applied {
-		result, out.pruneErr = r.pruneInactive(ctx, istio, out.revisions, out.active)
+		result, out.kept, out.pruneErr = r.pruneInactive(ctx, istio, out.revisions, out.active)
 		out.pruned = true
 	}
 	// Moving workloads reports its own failures in the WorkloadsMigrated condition, not in Reconciled: the

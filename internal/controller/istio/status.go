@@ -3,6 +3,7 @@ package istio
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,6 +36,8 @@ type outcome struct {
 	// what failed then. Both are reported in RevisionsMaintained, not in Reconciled.
 	pruned   bool
 	pruneErr error
+	// kept says, for each inactive revision due for deletion but kept for remote clusters, why.
+	kept []string
 }
 
 // fail records a failure of the control plane's reconcile; the first failure's reason is the one reported.
@@ -61,7 +64,7 @@ func setStatus(st *sailv1.IstioStatus, gen int64, out outcome) {
 	setDependenciesHealthyCondition(st, gen, active)
 	setValueTagsCondition(st, gen, active)
 	setDefaultTagCondition(st, gen, out.defaultTag)
-	setRevisionsMaintainedCondition(st, gen, out.pruned, out.pruneErr)
+	setRevisionsMaintainedCondition(st, gen, out.pruned, out.kept, out.pruneErr)
 	st.ObservedGeneration = gen
 	summarize(st, gen, active, out.err)
 }
@@ -180,15 +183,19 @@ func setDefaultTagCondition(st *sailv1.IstioStatus, gen int64, c *metav1.Conditi
 
 // setRevisionsMaintainedCondition writes RevisionsMaintained from the pruning of inactive revisions; a reconcile
 // that did not prune (its change did not reach the active revision) leaves it as it is.
-func setRevisionsMaintainedCondition(st *sailv1.IstioStatus, gen int64, pruned bool, err error) {
+func setRevisionsMaintainedCondition(st *sailv1.IstioStatus, gen int64, pruned bool, kept []string, err error) {
+	const policy = "Inactive revisions are deleted once unused for the grace period."
 	switch {
 	case !pruned:
 	case err != nil:
 		set(st, gen, cond(sailv1.ConditionRevisionsMaintained, metav1.ConditionFalse, sailv1.ReasonPruneError,
 			err.Error()+"; retrying. The active revision serves meanwhile, and the inactive one is kept."))
+	case len(kept) > 0:
+		set(st, gen, cond(sailv1.ConditionRevisionsMaintained, metav1.ConditionTrue, sailv1.ReasonKeptForRemoteClusters,
+			policy+" Kept for remote clusters: "+strings.Join(kept, "; ")+"."))
 	default:
 		set(st, gen, cond(sailv1.ConditionRevisionsMaintained, metav1.ConditionTrue, sailv1.ReasonRevisionsMaintained,
-			"Inactive revisions are deleted once unused for the grace period."))
+			policy))
 	}
 }
 
