@@ -109,10 +109,13 @@ func createServices(t *testing.T, p *primary) {
 	p.cluster.CreateServiceWithEndpoints(t, sampleNS, "only-"+p.name, p.addr)
 }
 
-// checkReadsOther checks that p's istiod has synced the other cluster, lists its Service and holds the endpoints
+// checkReadsOther checks that p's Istio has no NetworkConsistent condition (no network named), that p's istiod
+// has synced the other cluster, lists its Service and holds the endpoints
 // of Service echo of both clusters, each in its cluster's shard, on no network.
 func checkReadsOther(t *testing.T, p, other *primary) {
 	g := NewWithT(t)
+	g.Expect(p.cluster.ConditionOf(&sailv1.Istio{}, "default", sailv1.ConditionNetworkConsistent)).To(
+		Equal("no "+sailv1.ConditionNetworkConsistent+" condition"), "one network: nothing to compare")
 	g.Eventually(func() string { return p.istiod.ClusterStatus(other.name) }, waitFor).Should(Equal("synced"),
 		"%s's istiod reads %s", p.name, other.name)
 	g.Eventually(func() string { return p.istiod.DebugText("/debug/registryz") }, waitFor).Should(
@@ -154,11 +157,13 @@ func checkPluggedInCA(t *testing.T, p *primary, ca *framework.MeshCA, mesh []*pr
 		chain[0].Issuer.Locality)
 }
 
-// checkNetworks checks, after the multi-network samples were applied, that the injector of p's cluster gives
+// checkNetworks checks, after the multi-network samples were applied, that Sail finds the Istio's network and its
+// namespace's label consistent, that the injector of p's cluster gives
 // sidecars p's network, and that p's istiod puts each cluster's endpoint of echo on that cluster's network and
 // knows no gateway between the networks.
 func checkNetworks(t *testing.T, p, other *primary) {
 	g := NewWithT(t)
+	p.cluster.WaitCondition(t, &sailv1.Istio{}, "default", sailv1.ConditionNetworkConsistent, "True")
 	g.Eventually(func() string { return injectorNetwork(p.cluster) }, waitFor).Should(Equal(p.network),
 		"the sidecars of %s are told their network (ISTIO_META_NETWORK)", p.name)
 	g.Eventually(func() map[string]string { return p.istiod.NetworksByAddress(echoHost, sampleNS, shardPref+p.name) },
