@@ -3,18 +3,26 @@ package framework
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protowire"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -172,3 +180,101 @@ func (c *Cluster) ConfigMapValue(namespace, name, key string) string {
 	}
 	return cm.Data[key]
 }
+
+// SignWorkloadCSR asks istiod's CA, over gRPC on port 15012 (TLS checked against root), to sign a certificate
+// for the ServiceAccount namespace/serviceAccount of istiod's cluster, as a sidecar's agent does: a CSR for
+// spiffe://cluster.local/ns/<namespace>/sa/<serviceAccount>, authenticated with a token of that ServiceAccount for
+// the audience istio-ca. It returns the chain istiod sent, leaf first.
+func (c *Cluster) SignWorkloadCSR(ctx context.Context, in *Istiod, root []byte, namespace, serviceAccount string) ([]*x509.Certificate, error) {
+	token, err := c.tokenFor(ctx, namespace, serviceAccount, "istio-ca", time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	csr, err := workloadCSR("spiffe://cluster.local/ns/" + namespace + "/sa/" + serviceAccount)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(root) {
+		return nil, fmt.Errorf("no root certificate to check istiod's against")
+	}
+	tlsCfg := &tls.Config{RootCAs: pool, ServerName: "istiod.istio-system.svc"}
+	conn, err := grpc.NewClient(net.JoinHostPort(in.IP, "15012"), grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)))
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	// IstioCertificateRequest (istio.io/api security/v1alpha1): csr = 1, validity_duration = 3 (seconds).
+	req := protowire.AppendTag(nil, 1, protowire.BytesType)
+	req = protowire.AppendBytes(req, csr)
+	req = protowire.AppendTag(req, 3, protowire.VarintType)
+	req = protowire.AppendVarint(req, 3600)
+	resp := &rawMessage{}
+	if err := conn.Invoke(ctx, "/istio.v1.auth.IstioCertificateService/CreateCertificate", &rawMessage{req}, resp,
+		grpc.ForceCodec(rawCodec{})); err != nil {
+		return nil, fmt.Errorf("CreateCertificate: %w", err)
+	}
+	return certChain(resp.data)
+}
+
+// workloadCSR returns a PEM certificate request with a new ECDSA key for the URI SAN id.
+func workloadCSR(id string) ([]byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(id)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{URIs: []*url.URL{u}}, key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), nil
+}
+
+// certChain decodes an IstioCertificateResponse: cert_chain = 1, repeated PEM strings.
+func certChain(data []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for len(data) > 0 {
+		num, typ, n := protowire.ConsumeTag(data)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		data = data[n:]
+		if num != 1 || typ != protowire.BytesType {
+			n = protowire.ConsumeFieldValue(num, typ, data)
+			if n < 0 {
+				return nil, protowire.ParseError(n)
+			}
+			data = data[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(data)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		data = data[n:]
+		cert, err := ParseCertPEM(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cert)
+	}
+	return out, nil
+}
+
+// rawMessage is a protobuf message already encoded, for rawCodec.
+type rawMessage struct{ data []byte }
+
+// rawCodec passes encoded messages through, so that a test can call istiod's CA without its generated stubs.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error) { return v.(*rawMessage).data, nil }
+func (rawCodec) Unmarshal(data []byte, v any) error {
+	v.(*rawMessage).data = append([]byte(nil), data...)
+	return nil
+}
+func (rawCodec) Name() string { return "proto" }

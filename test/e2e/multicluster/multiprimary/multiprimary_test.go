@@ -128,7 +128,8 @@ func checkReadsOther(t *testing.T, p, other *primary) {
 }
 
 // checkPluggedInCA checks that p's istiod loaded its cacerts Secret: it logs so, the istio-ca-root-cert ConfigMap
-// it writes holds the mesh's root, and its serving certificate is signed by p's intermediate (not another's).
+// it writes holds the mesh's root, and both its serving certificate and the workload certificate it signs for a
+// CSR are signed by p's intermediate (not another's) and verify against the mesh's root.
 func checkPluggedInCA(t *testing.T, p *primary, ca *framework.MeshCA, mesh []*primary) {
 	g := NewWithT(t)
 	g.Expect(p.istiod.LogLines("Use local CA certificate")).NotTo(BeEmpty(), "%s's istiod uses the plugged-in CA", p.name)
@@ -136,25 +137,40 @@ func checkPluggedInCA(t *testing.T, p *primary, ca *framework.MeshCA, mesh []*pr
 	g.Eventually(func() string { return p.cluster.ConfigMapValue(sampleNS, "istio-ca-root-cert", "root-cert.pem") },
 		waitFor).Should(Equal(string(ca.RootPEM)), "%s's istiod publishes the mesh's root", p.name)
 
-	chain, err := p.istiod.ServingChain()
+	serving, err := p.istiod.ServingChain()
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(chain).NotTo(BeEmpty())
+	checkIssuedBy(t, "the serving certificate of "+p.name+"'s istiod", serving, p, ca, mesh)
+	t.Logf("%s's istiod serves %v, issued by %q of %v", p.name, serving[0].DNSNames, serving[0].Issuer.CommonName,
+		serving[0].Issuer.Locality)
+
+	workload, err := p.cluster.SignWorkloadCSR(context.Background(), p.istiod, ca.RootPEM, sampleNS, "default")
+	g.Expect(err).NotTo(HaveOccurred())
+	checkIssuedBy(t, "the workload certificate "+p.name+"'s istiod signed", workload, p, ca, mesh)
+	g.Expect(workload[0].URIs).To(HaveLen(1))
+	g.Expect(workload[0].URIs[0].String()).To(Equal("spiffe://cluster.local/ns/sample/sa/default"))
+	t.Logf("%s's istiod signed %s, issued by %q of %v, chain of %d", p.name, workload[0].URIs[0],
+		workload[0].Issuer.CommonName, workload[0].Issuer.Locality, len(workload))
+}
+
+// checkIssuedBy checks that chain (leaf first) verifies against the mesh's root and that its leaf is signed by
+// the intermediate of p, and by no other cluster's.
+func checkIssuedBy(t *testing.T, what string, chain []*x509.Certificate, p *primary, ca *framework.MeshCA, mesh []*primary) {
+	g := NewWithT(t)
+	g.Expect(chain).NotTo(BeEmpty(), what)
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
 	g.Expect(roots.AppendCertsFromPEM(ca.RootPEM)).To(BeTrue())
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	_, err = chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
+	_, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-	g.Expect(err).NotTo(HaveOccurred(), "%s's istiod serves a certificate of the mesh's root", p.name)
+	g.Expect(err).NotTo(HaveOccurred(), "%s verifies against the mesh's root", what)
 	for _, q := range mesh {
 		intermediate, err := framework.ParseCertPEM(ca.Secrets[q.name].Data[cacerts.CACertKey])
 		g.Expect(err).NotTo(HaveOccurred())
 		signed := chain[0].CheckSignatureFrom(intermediate) == nil
-		g.Expect(signed).To(Equal(q == p), "%s's istiod certificate signed by %s's intermediate", p.name, q.name)
+		g.Expect(signed).To(Equal(q == p), "%s signed by %s's intermediate", what, q.name)
 	}
-	t.Logf("%s's istiod serves %v, issued by %q of %v", p.name, chain[0].DNSNames, chain[0].Issuer.CommonName,
-		chain[0].Issuer.Locality)
 }
 
 // checkNetworks checks, after the multi-network samples were applied, that Sail finds the Istio's network and its
