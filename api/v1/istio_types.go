@@ -30,7 +30,7 @@ const ConditionRevisionsMaintained = "RevisionsMaintained"
 // labelled topology.istio.io/network, whether both name the same network. istiod takes the network of its
 // cluster's endpoints from the label, the injected sidecars take theirs from the value: when they differ,
 // traffic across networks is routed by the wrong network. It does not hold Ready back. An Istio with neither has
-// no such condition.
+// no such condition, nor has one whose namespace has no label while spec.values.global.meshNetworks is set.
 const ConditionNetworkConsistent = "NetworkConsistent"
 
 // Reasons of the Istio's NetworkConsistent condition.

@@ -3,6 +3,7 @@ package istio
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,7 +28,8 @@ func (r *Reconciler) checkNetwork(ctx context.Context, istio *sailv1.Istio, out 
 		out.networkErr = err
 		return
 	}
-	out.network = networkCondition(valuesNetwork(istio), ns.Labels[revision.LabelTopologyNetwork], istio.Spec.Namespace)
+	out.network = networkCondition(valuesNetwork(istio), ns.Labels[revision.LabelTopologyNetwork], istio.Spec.Namespace,
+		hasMeshNetworks(istio))
 	old := meta.FindStatusCondition(istio.Status.Conditions, sailv1.ConditionNetworkConsistent)
 	mismatch := out.network != nil && out.network.Status == metav1.ConditionFalse
 	if mismatch && (old == nil || old.Status != metav1.ConditionFalse || old.Message != out.network.Message) {
@@ -43,12 +45,23 @@ func valuesNetwork(istio *sailv1.Istio) string {
 	return ""
 }
 
+// hasMeshNetworks says whether spec.values.global.meshNetworks declares networks.
+func hasMeshNetworks(istio *sailv1.Istio) bool {
+	v := istio.Spec.Values
+	if v == nil || v.Global == nil || v.Global.MeshNetworks == nil {
+		return false
+	}
+	raw := strings.TrimSpace(string(v.Global.MeshNetworks.Raw))
+	return raw != "" && raw != "{}" && raw != "null"
+}
+
 // networkCondition is the NetworkConsistent condition of an Istio whose values say network and whose namespace
-// has label (each "" when not set); nil when both are empty.
-func networkCondition(network, label, namespace string) *metav1.Condition {
+// has label (each "" when not set); nil when both are empty, or when the namespace has no label and the values
+// declare meshNetworks (from which istiod then takes the networks of endpoints).
+func networkCondition(network, label, namespace string, meshNetworks bool) *metav1.Condition {
 	var c metav1.Condition
 	switch {
-	case network == "" && label == "":
+	case network == "" && label == "", label == "" && meshNetworks:
 		return nil
 	case network == label:
 		c = cond(sailv1.ConditionNetworkConsistent, metav1.ConditionTrue, sailv1.ReasonNetworkConsistent,
