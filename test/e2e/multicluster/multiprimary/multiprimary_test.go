@@ -39,8 +39,10 @@ type primary struct {
 // TestMultiPrimary installs Istio with Sail from the multi-primary samples in both clusters, each with its
 // cacerts Secret of one shared root, applies the remote secrets both ways and runs both real istiods. On one
 // network, each istiod lists the other cluster as synced, its Services, and its endpoints of a Service both
-// clusters have; both load the plugged-in CA. On two networks (the multi-network samples: the namespace label and
-// values.global.network), each istiod gives every endpoint its cluster's network.
+// clusters have; both load the plugged-in CA and sign with their cluster's intermediate (their serving
+// certificate, and a workload CSR sent to their CA). On two networks (the multi-network samples: the namespace
+// label and values.global.network), Sail finds both consistent and each istiod gives every endpoint its cluster's
+// network.
 func TestMultiPrimary(t *testing.T) {
 	ca := framework.CreateMeshCA(t, "east", "west")
 	mesh := []*primary{
