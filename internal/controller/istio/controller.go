@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -111,6 +112,7 @@ func (r *Reconciler) addFinalizer(ctx context.Context, istio *sailv1.Istio) erro
 // only when the Istio's revisions cannot be listed, and then no status is written.
 func (r *Reconciler) reconcile(ctx context.Context, istio *sailv1.Istio) (outcome, ctrl.Result, error) {
 	var out outcome
+	r.checkNetwork(ctx, istio, &out)
 	written := r.reconcileRevision(ctx, istio, &out)
 	log.FromContext(ctx).V(1).Info("revision reconciled")
 	revs, err := r.revisions(ctx, istio)
@@ -261,6 +263,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.istiosBlockedBy)).
 		Watches(&sailv1.ZTunnel{}, handler.EnqueueRequestsFromMapFunc(r.istioOfZTunnel)).
 		Watches(&sailv1.ZTunnel{}, handler.EnqueueRequestsFromMapFunc(r.istiosHeldBySkew)).
-		Watches(&sailv1.IstioCNI{}, handler.EnqueueRequestsFromMapFunc(r.istiosHeldBySkew)).Named("istio").
+		Watches(&sailv1.IstioCNI{}, handler.EnqueueRequestsFromMapFunc(r.istiosHeldBySkew)).
+		Watches(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.istiosInNamespace),
+			builder.WithPredicates(networkLabelChanged())).Named("istio").
 		WithOptions(lifecycle.Options(concurrency)).Complete(r)
 }

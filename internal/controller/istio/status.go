@@ -38,6 +38,10 @@ type outcome struct {
 	pruneErr error
 	// kept says, for each inactive revision due for deletion but kept for remote clusters, why.
 	kept []string
+	// network is the NetworkConsistent condition, nil when the Istio names no network; networkErr is why its
+	// namespace could not be read (the condition is then left as it is).
+	network    *metav1.Condition
+	networkErr error
 }
 
 // fail records a failure of the control plane's reconcile; the first failure's reason is the one reported.
@@ -65,6 +69,7 @@ func setStatus(st *sailv1.IstioStatus, gen int64, out outcome) {
 	setValueTagsCondition(st, gen, active)
 	setDefaultTagCondition(st, gen, out.defaultTag)
 	setRevisionsMaintainedCondition(st, gen, out.pruned, out.kept, out.pruneErr)
+	setNetworkCondition(st, gen, out.network, out.networkErr)
 	st.ObservedGeneration = gen
 	summarize(st, gen, active, out.err)
 }

@@ -13,9 +13,14 @@ var (
 	KeptPodLabels = []string{LabelRev, LabelSidecarInject, LabelGatewayManaged, LabelMigrationOptOut}
 	// KeptPodAnnotations are the pod annotations PodRevision and workload planning read.
 	KeptPodAnnotations = []string{LabelRev, LabelSidecarInject}
-	// KeptNamespaceLabels are the namespace labels NamespaceRevision and workload migration read.
-	KeptNamespaceLabels = []string{LabelRev, LabelInjection, LabelMigrationOptOut}
+	// KeptNamespaceLabels are the namespace labels NamespaceRevision and workload migration read, and the
+	// network label the Istio controller compares with values.global.network.
+	KeptNamespaceLabels = []string{LabelRev, LabelInjection, LabelMigrationOptOut, LabelTopologyNetwork}
 )
+
+// LabelTopologyNetwork, on istiod's namespace, names the network of the cluster's endpoints (Istio's
+// topology.istio.io/network).
+const LabelTopologyNetwork = "topology.istio.io/network"
 
 // TrimPod is the cache transform of pods: it keeps the name, namespace, UID, resource version, deletion
 // timestamp, the kept labels and annotations, the controller owner reference and the phase.
