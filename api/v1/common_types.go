@@ -15,7 +15,8 @@ const (
 	ConditionWorkloadsMigrated = "WorkloadsMigrated"
 	// ConditionValueTagsInstalled tells whether every tag of an IstioRevision's spec.values.revisionTags has its
 	// injection webhook installed (False, reason InjectionCollision, when an older IstioRevisionTag of the same
-	// name serves it). Only set on revisions whose values declare tags.
+	// name, or an older Istio whose values declare the same tag, serves it). Only set on revisions whose values
+	// declare tags.
 	ConditionValueTagsInstalled = "ValueTagsInstalled"
 )
 
@@ -58,7 +59,8 @@ const (
 	// Istio cannot tell whether that spec was applied.
 	ReasonRevisionPending = "RevisionPending"
 	// ReasonInjectionCollision: another, older control plane claims the same injection selector (an
-	// IstioRevisionTag and a tag of some revision's spec.values.revisionTags of the same name); the newer claim's
+	// IstioRevisionTag and a tag of some revision's spec.values.revisionTags of the same name, or two Istios'
+	// spec.values.revisionTags declaring the same tag); the newer claim's
 	// webhook is not installed until one of them changes. The message names the other resource.
 	ReasonInjectionCollision = "InjectionCollision"
 )
