@@ -21,6 +21,7 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
+	"github.com/sail-mesh/sail/internal/mesh/discovery"
 	"github.com/sail-mesh/sail/internal/mesh/remoteusage"
 	"github.com/sail-mesh/sail/internal/mesh/workloads"
 	"github.com/sail-mesh/sail/internal/metrics"
@@ -76,8 +77,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 		return ctrl.Result{}, err
 	}
 	setStatus(&istio.Status, istio.Generation, out)
+	r.eventOnNewOverlap(istio, before)
 	err = r.patchStatus(ctx, istio, before)
-	if err = errors.Join(out.err, err, out.migrationErr); err != nil {
+	if err = errors.Join(out.err, err, out.migrationErr, out.overlapErr); err != nil {
 		return result, errors.Join(err, out.defaultTagErr, out.pruneErr)
 	}
 	return r.retryHousekeeping(ctx, result, out), nil
@@ -138,6 +140,10 @@ func (r *Reconciler) reconcile(ctx context.Context, istio *sailv1.Istio) (outcom
 		r.migrate(ctx, istio, &out)
 		result.RequeueAfter = sooner(result.RequeueAfter, out.migration.RequeueAfter)
 	}
+	// Overlapping discovery is a warning (DiscoveryOverlap): it changes nothing that is installed.
+	out.isolated = discovery.ScopeOf(istio).Isolated
+	out.overlaps, out.overlapErr = r.overlaps(ctx, istio)
+	out.overlapsKnown = out.overlapErr == nil
 	return out, result, nil
 }
 
@@ -259,12 +265,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).For(&sailv1.Istio{}).Owns(&sailv1.IstioRevision{}).Owns(&sailv1.IstioRevisionTag{}).
+	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.Istio{}).Owns(&sailv1.IstioRevision{}).Owns(&sailv1.IstioRevisionTag{}).
 		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.istiosBlockedBy)).
 		Watches(&sailv1.ZTunnel{}, handler.EnqueueRequestsFromMapFunc(r.istioOfZTunnel)).
 		Watches(&sailv1.ZTunnel{}, handler.EnqueueRequestsFromMapFunc(r.istiosHeldBySkew)).
 		Watches(&sailv1.IstioCNI{}, handler.EnqueueRequestsFromMapFunc(r.istiosHeldBySkew)).
 		Watches(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.istiosInNamespace),
-			builder.WithPredicates(networkLabelChanged())).Named("istio").
-		WithOptions(lifecycle.Options(concurrency)).Complete(r)
+			builder.WithPredicates(networkLabelChanged()))
+	return r.watchDiscovery(b).Named("istio").WithOptions(lifecycle.Options(concurrency)).Complete(r)
 }

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/mesh/discovery"
 	"github.com/sail-mesh/sail/internal/mesh/workloads"
 	"github.com/sail-mesh/sail/internal/pipeline/status"
 )
@@ -42,6 +43,12 @@ type outcome struct {
 	// namespace could not be read (the condition is then left as it is).
 	network    *metav1.Condition
 	networkErr error
+	// overlaps are the older Istios that discover the same namespaces (DiscoveryOverlap); overlapsKnown tells
+	// they were computed, overlapErr why not. isolated tells that this Istio sets discoverySelectors.
+	overlaps      []discovery.Overlap
+	overlapsKnown bool
+	overlapErr    error
+	isolated      bool
 }
 
 // fail records a failure of the control plane's reconcile; the first failure's reason is the one reported.
@@ -70,6 +77,7 @@ func setStatus(st *sailv1.IstioStatus, gen int64, out outcome) {
 	setDefaultTagCondition(st, gen, out.defaultTag)
 	setRevisionsMaintainedCondition(st, gen, out.pruned, out.kept, out.pruneErr)
 	setNetworkCondition(st, gen, out.network, out.networkErr)
+	setDiscoveryOverlapCondition(st, gen, out.isolated, out.overlapsKnown, out.overlaps)
 	st.ObservedGeneration = gen
 	summarize(st, gen, active, out.err)
 }

@@ -94,7 +94,7 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		return lifecycle.Plan{}, err
 	}
 	handedOver := tag != nil && revisiontags.HandedOver(rev, tag)
-	key := []string{"tags lost to older IstioRevisionTags: " + strings.Join(lost, ",")}
+	key := []string{"tags lost to older claims: " + strings.Join(lostNames(lost), ",")}
 	if handedOver {
 		key = append(key, "handed over to IstioRevisionTag "+tag.Name)
 	}
@@ -103,7 +103,7 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		if handedOver {
 			objs = withoutInjector(objs)
 		}
-		return withoutTags(objs, lost), err
+		return withoutTags(objs, lostNames(lost)), err
 	}
 	return lifecycle.Plan{
 		Applied:   "Istio " + rev.Spec.Version,
