@@ -61,6 +61,11 @@ const (
 	// IstioRevisionTag and a tag of some revision's spec.values.revisionTags of the same name); the newer claim's
 	// webhook is not installed until one of them changes. The message names the other resource.
 	ReasonInjectionCollision = "InjectionCollision"
+	// ReasonRemoteControlPlaneNotServing: a remote revision (the remote profile: no istiod of its own) is not
+	// served by a primary control plane yet, as this cluster's API server shows it: the injection webhook has no
+	// caBundle (the primary does not read this cluster), or calling it fails (the primary's address is
+	// unreachable). The message says which and what to check.
+	ReasonRemoteControlPlaneNotServing = "RemoteControlPlaneNotServing"
 )
 
 // LifecycleState summarises the conditions of a resource in one word for `kubectl get`.

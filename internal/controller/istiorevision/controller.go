@@ -105,7 +105,7 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		}
 		return withoutTags(objs, lost), err
 	}
-	return lifecycle.Plan{
+	plan := lifecycle.Plan{
 		Applied:   "Istio " + rev.Spec.Version,
 		Namespace: rev.Spec.Namespace,
 		Key:       key,
@@ -113,7 +113,12 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		// Istio's CRDs are not needed by the charts' objects: install them alongside, off the critical path.
 		Alongside: func(ctx context.Context) error { return r.ensureCRDs(ctx, rev.Spec.Version) },
 		Ready:     "istiod is ready.",
-	}, nil
+	}
+	if isRemote(rev) {
+		// No istiod runs here: Ready says whether the primary's does serve this cluster.
+		plan.Serving = r.remoteServing(rev)
+	}
+	return plan, nil
 }
 
 // sameNamedTag returns the IstioRevisionTag that has the revision's name, nil when there is none.
