@@ -173,23 +173,16 @@ func proxyContainer(pod *corev1.Pod) *corev1.Container {
 	return nil
 }
 
-// discoveryOf names the discovery address the injected sidecar connects to, when it shows.
+// discoveryOf names the control plane address of the injected sidecar (its CA_ADDR, the istiod Service it
+// connects to), when it shows.
 func discoveryOf(pod *corev1.Pod) string {
 	c := proxyContainer(pod)
 	if c == nil {
 		return ""
 	}
-	for i, a := range c.Args {
-		if a == "--discoveryAddress" && i+1 < len(c.Args) {
-			return "; its sidecar's discovery address is " + c.Args[i+1]
-		}
-	}
 	for _, e := range c.Env {
-		if e.Name == "PROXY_CONFIG" {
-			if _, rest, ok := strings.Cut(e.Value, `"discoveryAddress":"`); ok {
-				addr, _, _ := strings.Cut(rest, `"`)
-				return "; its sidecar's discovery address is " + addr
-			}
+		if e.Name == "CA_ADDR" && e.Value != "" {
+			return "; its sidecar connects to the control plane at " + e.Value
 		}
 	}
 	return ""
