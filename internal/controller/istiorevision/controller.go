@@ -211,8 +211,12 @@ func (r *Reconciler) setCRDsCondition(rev *sailv1.IstioRevision) {
 }
 
 // Render returns the revision's objects: the istiod chart, plus the base chart's cluster-wide objects (without
-// CRDs) for the revision named default. The two charts render in parallel.
+// CRDs) for the revision named default. The two charts render in parallel. Webhooks that call an ExternalName
+// Service (a remote revision's DNS remotePilotAddress) call its target port (withExternalNameTargetPorts).
 func (r *Reconciler) Render(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
+	if err := checkRemotePilotAddress(rev.Spec.Values); err != nil {
+		return nil, err
+	}
 	vals, err := values.ToMap(rev.Spec.Values)
 	if err != nil {
 		return nil, err
@@ -239,6 +243,7 @@ func (r *Reconciler) Render(rev *sailv1.IstioRevision) ([]*unstructured.Unstruct
 			objs = append(objs, u)
 		}
 	}
+	withExternalNameTargetPorts(objs)
 	return objs, nil
 }
 
