@@ -24,9 +24,27 @@ func ForwardTCPT(t *testing.T, from, to string) {
 	t.Helper()
 	l, err := net.Listen("tcp", from)
 	NewWithT(t).Expect(err).NotTo(HaveOccurred(), "listening on %s to forward to %s", from, to)
-	var wg sync.WaitGroup
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns = map[net.Conn]bool{}
+	)
+	track := func(c net.Conn, open bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if open {
+			conns[c] = true
+		} else {
+			delete(conns, c)
+		}
+	}
 	t.Cleanup(func() {
 		_ = l.Close()
+		mu.Lock()
+		for c := range conns { // e.g. the API server's idle keep-alive connections to a webhook
+			_ = c.Close()
+		}
+		mu.Unlock()
 		wg.Wait()
 	})
 	wg.Go(func() {
@@ -35,12 +53,16 @@ func ForwardTCPT(t *testing.T, from, to string) {
 			if err != nil {
 				return
 			}
-			wg.Go(func() { pipe(conn, to) })
+			track(conn, true)
+			wg.Go(func() {
+				defer track(conn, false)
+				pipe(conn, to)
+			})
 		}
 	})
 }
 
-// pipe copies between conn and a new connection to addr until either side closes.
+// pipe copies between conn and a new connection to addr until both directions are done or conn is closed.
 func pipe(conn net.Conn, addr string) {
 	defer conn.Close()
 	upstream, err := net.Dial("tcp", addr)
@@ -59,6 +81,9 @@ func pipe(conn net.Conn, addr string) {
 	go copyHalf(upstream, conn)
 	go copyHalf(conn, upstream)
 	<-done
+	// conn closed (by the client or by the cleanup) or upstream finished: end the other direction too.
+	_ = conn.Close()
+	_ = upstream.Close()
 	<-done
 }
 

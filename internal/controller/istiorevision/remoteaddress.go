@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/pipeline/objectid"
 )
 
 // checkRemotePilotAddress returns an error saying what to write when values.global.remotePilotAddress is set but is
@@ -44,6 +45,7 @@ func withExternalNameTargetPorts(objs []*unstructured.Unstructured) {
 			continue
 		}
 		webhooks, _, _ := unstructured.NestedSlice(u.Object, "webhooks")
+		changed := false
 		for _, w := range webhooks {
 			svc, _, _ := unstructured.NestedMap(w.(map[string]any), "clientConfig", "service")
 			if svc == nil {
@@ -58,9 +60,15 @@ func withExternalNameTargetPorts(objs []*unstructured.Unstructured) {
 			if target, ok := targets[serviceKey{namespace, name, port}]; ok {
 				svc["port"] = target
 				_ = unstructured.SetNestedMap(w.(map[string]any), svc, "clientConfig", "service")
+				changed = true
 			}
 		}
-		_ = unstructured.SetNestedSlice(u.Object, webhooks, "webhooks")
+		if changed {
+			_ = unstructured.SetNestedSlice(u.Object, webhooks, "webhooks")
+			// The renderer's content hash says what was rendered: it must cover the new port, or the applier
+			// would take the object for unchanged.
+			_ = objectid.SetContentHash(u)
+		}
 	}
 }
 

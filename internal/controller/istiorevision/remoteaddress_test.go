@@ -9,6 +9,7 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
+	"github.com/sail-mesh/sail/internal/pipeline/objectid"
 	"github.com/sail-mesh/sail/internal/pipeline/render"
 	"github.com/sail-mesh/sail/internal/pipeline/values"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
@@ -85,6 +86,12 @@ func TestRender_RemotePilotAddress(t *testing.T) {
 		g.Expect(svc[0].Object["spec"]).To(And(HaveKeyWithValue("type", "ExternalName"),
 			HaveKeyWithValue("externalName", "istiod.primary.example.com")))
 		g.Expect(injectionPorts(t, objs)).To(HaveEach(BeNumerically("==", 15017)))
+		for _, mwc := range find(objs, "MutatingWebhookConfiguration") {
+			h, err := objectid.Hash(mwc)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(mwc.GetAnnotations()).To(HaveKeyWithValue(objectid.AnnotationHash, h),
+				"the content hash covers the changed port (else the applier skips the object)")
+		}
 	})
 	for _, bad := range []string{"istiod.example.com:15012", "https://istiod.example.com", "Istiod_Primary"} {
 		t.Run("refused: "+bad, func(t *testing.T) {

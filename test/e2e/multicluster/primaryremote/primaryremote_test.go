@@ -7,9 +7,12 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
@@ -75,9 +78,58 @@ func TestPrimaryRemote_RealIstiodInjectsRemotePods(t *testing.T) {
 	step("remote revision served: " + readyOf())
 	remote.WaitCondition(t, &sailv1.Istio{}, "default", sailv1.ConditionReady, "True")
 
-	pod := createInjectedPod(t)
-	checkInjectedForRemote(t, pod)
+	g.Expect(remote.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sample",
+		Labels: map[string]string{"istio-injection": "enabled"}}})).To(Succeed())
+	checkInjectedForRemote(t, createPod(t, "by-ip"))
+	step("pod injected")
+
+	switchToDNSName(t, primaryIP)
+	checkInjectedForRemote(t, createPod(t, "by-dns-name"))
+	step("pod injected through the DNS name")
 	g.Expect(in.LogLines("\terror\t", "cluster-remote")).To(BeEmpty(), "no error about the remote cluster")
+}
+
+// switchToDNSName changes the remote Istio's remotePilotAddress to the DNS name localhost (the one name that
+// resolves in the private network namespace), where the primary's istiod ports are published (forwarded to its
+// address, as a gateway would), and waits until the remote revision is served again: the istiod Service is of
+// type ExternalName now, and the webhook calls localhost:15017 (Sail sets the webhook's port to the Service's
+// target port; the API server would otherwise call localhost:443, where nothing listens).
+func switchToDNSName(t *testing.T, primaryIP string) {
+	t.Helper()
+	g := NewWithT(t)
+	ctx := context.Background()
+	framework.ForwardTCPT(t, "127.0.0.1:15017", primaryIP+":15017")
+	framework.ForwardTCPT(t, "127.0.0.1:15012", primaryIP+":15012")
+	istio := framework.ReadIstioSample(t, sample("remote.yaml"), map[string]string{"PRIMARY_ISTIOD_ADDRESS": "localhost"})
+	live := &sailv1.Istio{}
+	g.Expect(remote.Client.Get(ctx, client.ObjectKey{Name: "default"}, live)).To(Succeed())
+	patch := client.MergeFrom(live.DeepCopy())
+	live.Spec = istio.Spec
+	g.Expect(remote.Client.Patch(ctx, live, patch)).To(Succeed())
+	g.Eventually(func() (string, error) {
+		svc := &corev1.Service{}
+		err := remote.Client.Get(ctx, client.ObjectKey{Namespace: "istio-system", Name: "istiod"}, svc)
+		return string(svc.Spec.Type) + " " + svc.Spec.ExternalName, err
+	}, waitFor).Should(Equal("ExternalName localhost"))
+	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	g.Eventually(func() (int32, error) {
+		err := remote.Client.Get(ctx, client.ObjectKey{Name: "istio-sidecar-injector"}, mwc)
+		if err != nil || len(mwc.Webhooks) == 0 || mwc.Webhooks[0].ClientConfig.Service == nil {
+			return 0, err
+		}
+		return ptr.Deref(mwc.Webhooks[0].ClientConfig.Service.Port, 0), nil
+	}, waitFor).Should(BeEquivalentTo(15017))
+	g.Eventually(func() string {
+		rev := &sailv1.IstioRevision{}
+		if err := remote.Client.Get(ctx, client.ObjectKey{Name: "default"}, rev); err != nil {
+			return err.Error()
+		}
+		c := meta.FindStatusCondition(rev.Status.Conditions, sailv1.ConditionReady)
+		if c == nil || c.ObservedGeneration != rev.Generation || rev.Spec.Values.Global.RemotePilotAddress != "localhost" {
+			return "not observed yet"
+		}
+		return string(c.Status) + ": " + c.Message
+	}, waitFor).Should(HavePrefix("True: The primary control plane serves this remote revision"))
 }
 
 // checkRemoteEndpoints checks that the remote profile rendered the istiod Service of the remote cluster with the
@@ -99,16 +151,13 @@ func checkRemoteEndpoints(t *testing.T, primaryIP string) {
 	}, waitFor).Should(Equal([]string{primaryIP}))
 }
 
-// createInjectedPod creates a pod in an injection-enabled namespace of the remote cluster and returns it as stored.
-func createInjectedPod(t *testing.T) *corev1.Pod {
+// createPod creates a pod in the injection-enabled namespace sample of the remote cluster and returns it as
+// stored.
+func createPod(t *testing.T, name string) *corev1.Pod {
 	t.Helper()
-	g := NewWithT(t)
-	ctx := context.Background()
-	g.Expect(remote.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sample",
-		Labels: map[string]string{"istio-injection": "enabled"}}})).To(Succeed())
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "sample", Name: "app", Labels: map[string]string{"app": "app"}},
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "sample", Name: name, Labels: map[string]string{"app": name}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}}}}
-	g.Expect(remote.Client.Create(ctx, pod)).To(Succeed())
+	NewWithT(t).Expect(remote.Client.Create(context.Background(), pod)).To(Succeed())
 	return pod
 }
 
@@ -143,4 +192,3 @@ func proxyOf(pod *corev1.Pod) *corev1.Container {
 	}
 	return nil
 }
-
