@@ -71,6 +71,11 @@ const (
 	// ReasonNamespacesShared: the Istio's istiod discovers namespaces an older Istio's istiod discovers too,
 	// although one of them asked for isolation with discoverySelectors (see ConditionDiscoveryOverlap).
 	ReasonNamespacesShared = "NamespacesShared"
+	// ReasonRemoteControlPlaneNotServing: a remote revision (the remote profile: no istiod of its own) is not
+	// served by a primary control plane yet, as this cluster's API server shows it: the injection webhook has no
+	// caBundle (the primary does not read this cluster), or calling it fails (the primary's address is
+	// unreachable). The message says which and what to check.
+	ReasonRemoteControlPlaneNotServing = "RemoteControlPlaneNotServing"
 )
 
 // LifecycleState summarises the conditions of a resource in one word for `kubectl get`.

@@ -11,7 +11,8 @@ package operator
 //     policies): server-side apply (create and patch), watch for drift, delete when pruned. The charts render
 //     ClusterRoles and Roles with permissions the operator does not hold itself, hence escalate and bind;
 //   - Istio's CRDs: applied and read, never deleted;
-//   - namespaces and pods: read for readiness and revision usage; namespaces are relabelled and Deployments,
+//   - namespaces and pods: read for readiness and revision usage (pods are created with dryRun=All only, to
+//     probe a remote revision's injection webhook); namespaces are relabelled and Deployments,
 //     DaemonSets and StatefulSets restarted (patched) when spec.updateStrategy.updateWorkloads moves workloads;
 //   - Secrets: read only when an inactive revision is due for deletion, and only those labelled
 //     istio/multiCluster=true in the control plane's namespace (remote secrets), to ask the remote clusters

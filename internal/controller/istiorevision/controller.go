@@ -105,7 +105,7 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		}
 		return withoutTags(objs, lostNames(lost)), err
 	}
-	return lifecycle.Plan{
+	plan := lifecycle.Plan{
 		Applied:   "Istio " + rev.Spec.Version,
 		Namespace: rev.Spec.Namespace,
 		Key:       key,
@@ -113,7 +113,12 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		// Istio's CRDs are not needed by the charts' objects: install them alongside, off the critical path.
 		Alongside: func(ctx context.Context) error { return r.ensureCRDs(ctx, rev.Spec.Version) },
 		Ready:     "istiod is ready.",
-	}, nil
+	}
+	if isRemote(rev) {
+		// No istiod runs here: Ready says whether the primary's does serve this cluster.
+		plan.Serving = r.remoteServing(rev)
+	}
+	return plan, nil
 }
 
 // sameNamedTag returns the IstioRevisionTag that has the revision's name, nil when there is none.
@@ -206,8 +211,12 @@ func (r *Reconciler) setCRDsCondition(rev *sailv1.IstioRevision) {
 }
 
 // Render returns the revision's objects: the istiod chart, plus the base chart's cluster-wide objects (without
-// CRDs) for the revision named default. The two charts render in parallel.
+// CRDs) for the revision named default. The two charts render in parallel. Webhooks that call an ExternalName
+// Service (a remote revision's DNS remotePilotAddress) call its target port (withExternalNameTargetPorts).
 func (r *Reconciler) Render(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
+	if err := checkRemotePilotAddress(rev.Spec.Values); err != nil {
+		return nil, err
+	}
 	vals, err := values.ToMap(rev.Spec.Values)
 	if err != nil {
 		return nil, err
@@ -234,6 +243,7 @@ func (r *Reconciler) Render(rev *sailv1.IstioRevision) ([]*unstructured.Unstruct
 			objs = append(objs, u)
 		}
 	}
+	withExternalNameTargetPorts(objs)
 	return objs, nil
 }
 
