@@ -77,6 +77,7 @@ func TestExternalControlPlane(t *testing.T) {
 		names = append(names, c.Name)
 	}
 	g.Expect(names).To(ContainElement("istio-proxy"), "the pod created in B was injected by the external istiod")
+	g.Expect(pod.Annotations).To(HaveKey("sidecar.istio.io/status"))
 	t.Logf("pod sample/app in cluster B has containers %v, annotations %v", names, pod.Annotations)
 }
 
@@ -93,15 +94,16 @@ func assertNoWebhooks(t *testing.T, c *framework.Cluster) {
 	g.Expect(validating.Items).To(BeEmpty())
 }
 
-// injectorCABundle returns the caBundle of the first webhook of the config cluster's injection webhook.
+// injectorCABundle returns the caBundle of the first webhook of the config cluster's injection webhook
+// configuration of the default revision ("" until there is one).
 func injectorCABundle(t *testing.T, c *framework.Cluster) string {
 	t.Helper()
-	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{}
-	if err := c.Client.Get(context.Background(), client.ObjectKey{Name: "istio-sidecar-injector"}, mwc); err != nil {
+	list := &admissionregistrationv1.MutatingWebhookConfigurationList{}
+	if err := c.Client.List(context.Background(), list, client.MatchingLabels{"istio.io/rev": "default"}); err != nil {
 		return ""
 	}
-	if len(mwc.Webhooks) == 0 {
+	if len(list.Items) == 0 || len(list.Items[0].Webhooks) == 0 {
 		return ""
 	}
-	return string(mwc.Webhooks[0].ClientConfig.CABundle)
+	return string(list.Items[0].Webhooks[0].ClientConfig.CABundle)
 }
