@@ -118,7 +118,7 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 			}
 			return r.ensureCRDs(ctx, rev.Spec.Version)
 		},
-		Ready:     "istiod is ready.",
+		Ready: "istiod is ready.",
 	}, nil
 }
 
