@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -46,7 +47,7 @@ func TestExternalControlPlane(t *testing.T) {
 	config.EnsureNamespace(t, namespace, nil)
 	config.ApplySample(t, samples+"config-cluster.yaml", vars)
 	config.WaitCondition(t, &sailv1.Istio{}, "default", sailv1.ConditionReady, "True")
-	assertNoWebhooks(t, host)
+	assertNothingForConfigInA(t)
 
 	config.EnsureNamespace(t, "sample", map[string]string{"istio-injection": "enabled"})
 	g.Expect(config.CreateService(t, "sample", "in-b")).To(HavePrefix("10.1."))
@@ -81,17 +82,30 @@ func TestExternalControlPlane(t *testing.T) {
 	t.Logf("pod sample/app in cluster B has containers %v, annotations %v", names, pod.Annotations)
 }
 
-// assertNoWebhooks checks that Sail installed no admission webhook in cluster A: the external istiod patches and
-// serves the config cluster's, and nothing in A would call it.
-func assertNoWebhooks(t *testing.T, c *framework.Cluster) {
+// assertNothingForConfigInA checks that Sail installed in cluster A no admission webhook and no Istio CRD (the
+// external istiod patches and serves the config cluster's webhooks and reads the config cluster's CRDs, and
+// nothing in A would call it), and that the revision says why there are no CRDs.
+func assertNothingForConfigInA(t *testing.T) {
 	t.Helper()
 	g := NewWithT(t)
+	ctx := context.Background()
 	mutating := &admissionregistrationv1.MutatingWebhookConfigurationList{}
-	g.Expect(c.Client.List(context.Background(), mutating)).To(Succeed())
+	g.Expect(host.Client.List(ctx, mutating)).To(Succeed())
 	g.Expect(mutating.Items).To(BeEmpty())
 	validating := &admissionregistrationv1.ValidatingWebhookConfigurationList{}
-	g.Expect(c.Client.List(context.Background(), validating)).To(Succeed())
+	g.Expect(host.Client.List(ctx, validating)).To(Succeed())
 	g.Expect(validating.Items).To(BeEmpty())
+	crds := &apiextensionsv1.CustomResourceDefinitionList{}
+	g.Expect(host.Client.List(ctx, crds)).To(Succeed())
+	for _, crd := range crds.Items {
+		g.Expect(crd.Spec.Group).NotTo(HaveSuffix("istio.io"), "Istio CRD %s in cluster A", crd.Name)
+	}
+	crdsCondition := func(c *framework.Cluster) func() string {
+		return func() string { return c.ConditionOf(&sailv1.IstioRevision{}, "default", sailv1.ConditionIstioCRDs) }
+	}
+	g.Eventually(crdsCondition(host), waitFor).Should(HavePrefix("True: " + sailv1.ReasonCRDsNotNeeded))
+	g.Eventually(crdsCondition(config), waitFor).Should(HavePrefix("True: "+sailv1.ReasonCRDsInstalled),
+		"the config cluster has the CRDs")
 }
 
 // injectorCABundle returns the caBundle of the first webhook of the config cluster's injection webhook
