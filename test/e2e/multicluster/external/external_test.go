@@ -66,6 +66,10 @@ func TestExternalControlPlane(t *testing.T) {
 	g.Eventually(func() error { return rootCert(config, "sample") }, waitFor).Should(Succeed())
 	g.Expect(rootCert(host, "sample-a")).NotTo(Succeed(), "istiod writes nothing into cluster A")
 	g.Eventually(func() string { return injectorCABundle(t, config) }, waitFor).ShouldNot(BeEmpty())
+	// istiod switches B's validating webhooks to Fail only once B's API server, calling it at the address,
+	// had it reject a dry run of invalid config.
+	g.Eventually(func() []string { return validationPolicies(t, config) }, waitFor).Should(
+		And(Not(BeEmpty()), HaveEach("Fail")), "cluster B validates Istio config with the external istiod")
 
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "sample", Name: "app"}, Spec: corev1.PodSpec{
 		Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1"}}}}
@@ -120,4 +124,23 @@ func injectorCABundle(t *testing.T, c *framework.Cluster) string {
 		return ""
 	}
 	return string(list.Items[0].Webhooks[0].ClientConfig.CABundle)
+}
+
+// validationPolicies returns the failure policy of every webhook of the config cluster's validating webhook
+// configurations of the default revision.
+func validationPolicies(t *testing.T, c *framework.Cluster) []string {
+	t.Helper()
+	list := &admissionregistrationv1.ValidatingWebhookConfigurationList{}
+	if err := c.Client.List(context.Background(), list, client.MatchingLabels{"istio.io/rev": "default"}); err != nil {
+		return nil
+	}
+	var out []string
+	for _, vwc := range list.Items {
+		for _, w := range vwc.Webhooks {
+			if w.FailurePolicy != nil {
+				out = append(out, string(*w.FailurePolicy))
+			}
+		}
+	}
+	return out
 }
