@@ -24,8 +24,9 @@ const (
 // TestExternalControlPlane follows docs/multicluster-external.md with its samples: the config secret from
 // sailctl, Sail installing the external istiod in cluster A and the remote profile as config cluster in B. The
 // real istiod, run from A's Deployment with the kubeconfig the chart mounts, lists B's Services (and not A's),
-// writes its root certificate into B's namespaces and its CA bundle into B's injection webhook, and injects a pod
-// created in B.
+// writes its root certificate into B's namespaces and its CA bundle into B's injection webhook, validates B's
+// Istio config (it switches B's validating webhooks to Fail), and injects a pod created in B. Sail installs no
+// webhook and no Istio CRD in A.
 func TestExternalControlPlane(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
