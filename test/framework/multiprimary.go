@@ -26,15 +26,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sail-mesh/sail/internal/cli/sailctl"
-	"github.com/sail-mesh/sail/internal/devtools/testenv"
 	"github.com/sail-mesh/sail/internal/mesh/cacerts"
-	"github.com/sail-mesh/sail/internal/pipeline/manifest"
 )
 
 // MeshCA is what `sailctl ca create --out` wrote for the clusters of a mesh: the shared root and, by cluster
@@ -67,24 +64,6 @@ func CreateMeshCA(t *testing.T, clusters ...string) *MeshCA {
 		ca.Secrets[c] = s
 	}
 	return ca
-}
-
-// ApplySample applies the objects of a sample manifest (path relative to the repository root), each one first
-// passed to edit (when not nil), e.g. to pin the Istio version the test has binaries of.
-func (c *Cluster) ApplySample(t *testing.T, path string, edit func(*unstructured.Unstructured)) {
-	t.Helper()
-	g := NewWithT(t)
-	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), path))
-	g.Expect(err).NotTo(HaveOccurred())
-	objs, err := manifest.Parse(data)
-	g.Expect(err).NotTo(HaveOccurred(), path)
-	for _, u := range objs {
-		if edit != nil {
-			edit(u)
-		}
-		g.Expect(c.Client.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u),
-			client.FieldOwner("sail-e2e"), client.ForceOwnership)).To(Succeed(), "%s: %s %s", path, u.GetKind(), u.GetName())
-	}
 }
 
 // CreateServiceWithEndpoints creates a Service without selector (HTTP port 80) and an EndpointSlice for it that

@@ -2,18 +2,12 @@ package framework
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 
 	. "github.com/onsi/gomega"
-	"sigs.k8s.io/yaml"
-
-	sailv1 "github.com/sail-mesh/sail/api/v1"
 )
 
 // ForwardTCPT forwards every TCP connection made to from (host:port) to to (host:port) for the rest of the test.
@@ -97,22 +91,4 @@ func (c *Cluster) ServiceIPT(t *testing.T, namespace, name string) string {
 		return err
 	}, MultiClusterWait).Should(Succeed())
 	return ip
-}
-
-// ReadIstioSample reads an Istio from a sample manifest, after replacing each key of substitutions in the file
-// with its value (e.g. an address only known once the test runs).
-func ReadIstioSample(t *testing.T, path string, substitutions map[string]string) *sailv1.Istio {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	NewWithT(t).Expect(err).NotTo(HaveOccurred())
-	text := string(data)
-	for k, v := range substitutions {
-		text = strings.ReplaceAll(text, k, v)
-	}
-	istio := &sailv1.Istio{}
-	NewWithT(t).Expect(yaml.UnmarshalStrict([]byte(text), istio)).To(Succeed(), text)
-	if istio.Kind != "Istio" {
-		t.Fatal(errors.New(path + " is not an Istio"))
-	}
-	return istio
 }

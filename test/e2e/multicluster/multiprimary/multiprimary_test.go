@@ -70,7 +70,7 @@ func TestMultiPrimary(t *testing.T) {
 	})
 	t.Run("MultiNetwork", func(t *testing.T) {
 		for _, p := range mesh {
-			p.cluster.ApplySample(t, samples+"multinetwork-"+p.name+".yaml", pinVersion)
+			p.cluster.ApplySample(t, samples+"multinetwork-"+p.name+".yaml", nil, pinVersion)
 		}
 		checkNetworks(t, mesh[0], mesh[1])
 		checkNetworks(t, mesh[1], mesh[0])
@@ -90,7 +90,7 @@ func install(t *testing.T, p *primary, ca *framework.MeshCA, sample string) {
 	p.cluster.RunOperatorT(t)
 	p.cluster.EnsureNamespace(t, istioNS, nil)
 	p.cluster.ApplySecret(t, ca.Secrets[p.name])
-	p.cluster.ApplySample(t, sample, pinVersion)
+	p.cluster.ApplySample(t, sample, nil, pinVersion)
 	p.cluster.WaitCondition(t, &sailv1.Istio{}, "default", sailv1.ConditionReady, "True")
 }
 

@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
-	"github.com/sail-mesh/sail/internal/devtools/testenv"
 	"github.com/sail-mesh/sail/test/framework"
 )
 
@@ -24,7 +23,7 @@ const waitFor = framework.MultiClusterWait
 
 // sample is the path of a sample manifest of this topology.
 func sample(name string) string {
-	return filepath.Join(testenv.RepoRoot(), "config", "samples", "multicluster", "primaryremote", name)
+	return filepath.Join("config", "samples", "multicluster", "primaryremote", name)
 }
 
 // readyOf returns "<status>: <reason>: <message>" of the remote cluster's default IstioRevision's Ready.
