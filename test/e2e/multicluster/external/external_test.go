@@ -47,7 +47,6 @@ func TestExternalControlPlane(t *testing.T) {
 	host.WaitCondition(t, &sailv1.Istio{}, "default", sailv1.ConditionReady, "True")
 	config.EnsureNamespace(t, namespace, nil)
 	config.ApplySample(t, samples+"config-cluster.yaml", vars, nil)
-	config.WaitCondition(t, &sailv1.Istio{}, "default", sailv1.ConditionReady, "True")
 	assertNothingForConfigInA(t)
 
 	config.EnsureNamespace(t, "sample", map[string]string{"istio-injection": "enabled"})
@@ -57,6 +56,9 @@ func TestExternalControlPlane(t *testing.T) {
 
 	in := host.StartExternalIstiodT(t, framework.ExternalIstiodOptions{ConfigCluster: config, Address: addr,
 		IstiodOptions: framework.IstiodOptions{Namespace: namespace, Revision: "default", Version: "v1.31.0"}})
+	// Cluster B's remote revision is Ready once the external istiod serves it (its webhook's caBundle written, the
+	// webhook answering B's API server).
+	config.WaitCondition(t, &sailv1.Istio{}, "default", sailv1.ConditionReady, "True")
 	registry := func() string { return in.DebugText("/debug/registryz") }
 	g.Eventually(registry, waitFor).Should(ContainSubstring("in-b.sample.svc.cluster.local"))
 	g.Expect(registry()).NotTo(ContainSubstring("in-a.sample-a.svc.cluster.local"), "istiod reads B only")

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/mesh/remoteusage"
 	"github.com/sail-mesh/sail/test/framework"
 )
 
@@ -81,6 +82,9 @@ func TestPrimaryRemote_RealIstiodInjectsRemotePods(t *testing.T) {
 		Labels: map[string]string{"istio-injection": "enabled"}}})).To(Succeed())
 	checkInjectedForRemote(t, createPod(t, "by-ip"))
 	step("pod injected")
+	// The primary's operator would keep its revision for this pod (remoteusage, read through the remote secret).
+	keep := (&remoteusage.Checker{Secrets: primary.Client}).KeepReason(ctx, "istio-system", "default")
+	g.Expect(keep).To(Equal("remote cluster cluster-remote uses it (pod sample/by-ip has istio.io/rev=default)"))
 
 	switchToDNSName(t, primaryIP)
 	checkInjectedForRemote(t, createPod(t, "by-dns-name"))
