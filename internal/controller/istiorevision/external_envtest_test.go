@@ -29,7 +29,7 @@ func TestIstioRevision_ExternalIstiod(t *testing.T) {
 	env.CreateNamespace(t, "external-istiod")
 	istio := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: sailv1.IstioSpec{Version: "v1.31.0",
 		Namespace: "external-istiod", Values: &sailv1.Values{Global: &sailv1.GlobalConfig{ExternalIstiod: ptr.To(true),
-			MultiCluster: &sailv1.MultiClusterConfig{ClusterName: "cluster-b"}}}}}
+			OperatorManageWebhooks: ptr.To(true), MultiCluster: &sailv1.MultiClusterConfig{ClusterName: "cluster-b"}}}}}
 	g.Expect(c.Create(ctx, istio)).To(Succeed())
 
 	rev := &sailv1.IstioRevision{ObjectMeta: metav1.ObjectMeta{Name: "default"}}

@@ -18,9 +18,22 @@ const ConfigClusterSecret = "istio-kubeconfig"
 // ConfigClusterSecretKey is the key of ConfigClusterSecret that istiod reads (the chart's KUBECONFIG file).
 const ConfigClusterSecretKey = "config"
 
-// IsExternalIstiod tells whether a revision's values install an external istiod (global.externalIstiod).
+// IsExternalIstiod tells whether a revision's values install an external istiod: global.externalIstiod with
+// global.operatorManageWebhooks, as Istio's external control plane setup writes them (the istiod of another
+// cluster manages no webhooks here). externalIstiod alone is also what a primary sets to manage the webhooks of
+// its remote clusters (primary-remote): such a primary keeps its own webhooks, CRDs and in-cluster configuration.
 func IsExternalIstiod(v *sailv1.Values) bool {
-	return v != nil && v.Global != nil && v.Global.ExternalIstiod != nil && *v.Global.ExternalIstiod
+	if v == nil || v.Global == nil {
+		return false
+	}
+	g := v.Global
+	return g.ExternalIstiod != nil && *g.ExternalIstiod && g.OperatorManageWebhooks != nil &&
+		*g.OperatorManageWebhooks
+}
+
+// isExternalMerged is IsExternalIstiod for merged values.
+func isExternalMerged(m Map) bool {
+	return boolAt(m, "global", "externalIstiod") && boolAt(m, "global", "operatorManageWebhooks")
 }
 
 // checkExternal refuses merged values that mix up the two sides of the external control plane topology, with an
@@ -122,7 +135,7 @@ func withExternal(m Map) (Map, error) {
 	if err := checkExternal(m); err != nil {
 		return nil, fmt.Errorf("inconsistent external control plane values: %w", err)
 	}
-	if !boolAt(m, "global", "externalIstiod") {
+	if !isExternalMerged(m) {
 		return m, nil
 	}
 	return Merge(m, externalOverrides(m)), nil

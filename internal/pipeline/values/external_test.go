@@ -19,7 +19,7 @@ func TestForRevision_ExternalIstiod(t *testing.T) {
 		g := NewWithT(t)
 		userVolume, _ := json.Marshal(Map{"name": "extra", "emptyDir": Map{}})
 		out, err := ForRevision(Input{Version: v, Revision: "canary", Namespace: "external-istiod",
-			User: &sailv1.Values{Global: &sailv1.GlobalConfig{ExternalIstiod: boolPtr(true)},
+			User: &sailv1.Values{Global: &sailv1.GlobalConfig{ExternalIstiod: boolPtr(true), OperatorManageWebhooks: boolPtr(true)},
 				Pilot: &sailv1.PilotConfig{Volumes: []apiextensionsv1.JSON{{Raw: userVolume}}}}})
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(*out.Global.OperatorManageWebhooks).To(BeTrue())
@@ -36,12 +36,22 @@ func TestForRevision_ExternalIstiod(t *testing.T) {
 		g := NewWithT(t)
 		own, _ := json.Marshal(Map{"name": "config-volume", "configMap": Map{"name": "my-mesh"}})
 		out, err := ForRevision(Input{Version: v, Revision: "default", Namespace: "external-istiod",
-			User: &sailv1.Values{Global: &sailv1.GlobalConfig{ExternalIstiod: boolPtr(true)},
+			User: &sailv1.Values{Global: &sailv1.GlobalConfig{ExternalIstiod: boolPtr(true), OperatorManageWebhooks: boolPtr(true)},
 				Pilot: &sailv1.PilotConfig{Volumes: []apiextensionsv1.JSON{{Raw: own}}}}})
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(rawNames(out.Pilot.Volumes)).To(Equal([]string{
 			`{"configMap":{"name":"my-mesh"},"name":"config-volume"}`,
 			`{"configMap":{"name":"istio-sidecar-injector"},"name":"inject-volume"}`}))
+	})
+	t.Run("a primary that only sets externalIstiod (to manage its remote clusters) is left alone", func(t *testing.T) {
+		g := NewWithT(t)
+		out, err := ForRevision(Input{Version: v, Revision: "default", Namespace: "istio-system",
+			User: &sailv1.Values{Global: &sailv1.GlobalConfig{ExternalIstiod: boolPtr(true)}}})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(out.Global.OperatorManageWebhooks).To(BeNil())
+		g.Expect(out.Global.ConfigValidation).To(Or(BeNil(), HaveValue(BeTrue())))
+		g.Expect(out.Pilot).To(Or(BeNil(), HaveField("Volumes", BeEmpty())))
+		g.Expect(IsExternalIstiod(&sailv1.Values{Global: &sailv1.GlobalConfig{ExternalIstiod: boolPtr(true)}})).To(BeFalse())
 	})
 	t.Run("other revisions are left alone", func(t *testing.T) {
 		g := NewWithT(t)
