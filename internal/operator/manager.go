@@ -159,6 +159,7 @@ type wiring struct {
 func newWiring(mgr ctrl.Manager, o *Options, platform values.Platform) *wiring {
 	w := &wiring{mgr: mgr, opts: o, platform: platform, renderer: render.New(nil)}
 	w.applier = apply.NewApplier(mgr.GetClient(), mgr.GetClient(), mgr.GetScheme(), FieldManager)
+	w.applier.UseAPIReader(mgr.GetAPIReader())
 	w.recorder = mgr.GetEventRecorder("sail-operator")
 	w.migrator = &workloads.Migrator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: w.recorder}
 	if o.ManageIstioCRDs {
