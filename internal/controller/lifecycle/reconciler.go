@@ -122,9 +122,9 @@ type Phase[T client.Object] func(ctx context.Context, s *Scope[T]) (ctrl.Result,
 // finalize it when it is being deleted; ensure the finalizer; run the phases (resolve, desired objects, apply and
 // prune, readiness); write the status. It is a reconcile.Reconciler.
 type Reconciler[T client.Object] struct {
-	kind    Kind[T]
-	lc      *Lifecycle
-	phases  []Phase[T]
+	kind   Kind[T]
+	lc     *Lifecycle
+	phases []Phase[T]
 }
 
 // NewReconciler returns a Reconciler of kind's resources working with lc.
