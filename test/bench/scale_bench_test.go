@@ -37,7 +37,11 @@ const (
 func BenchmarkScaleMemory(b *testing.B) {
 	ctx := context.Background()
 	pprofAddr := freeLoopbackAddr(b)
-	env := startOpsEnv(b, ctx, "sail-bench-scale", scaleNodes, "--pprof-bind-address="+pprofAddr)
+	flags := []string{"--pprof-bind-address=" + pprofAddr}
+	if limit := os.Getenv("SAIL_BENCH_MEMORY_LIMIT"); limit != "" {
+		flags = append(flags, "--memory-limit="+limit) // to measure another Go memory limit than the default
+	}
+	env := startOpsEnv(b, ctx, "sail-bench-scale", scaleNodes, flags...)
 	defer func() { env.op.Stop(); env.injector.Stop(); _ = env.cluster.Local.Stop(ctx) }()
 	c := env.cluster.Client
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-system"}}); err != nil {
