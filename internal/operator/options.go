@@ -64,8 +64,9 @@ func (o *Options) versionList() *versions.List {
 	return versions.Default()
 }
 
-// DefaultMemoryLimit is the default of --memory-limit.
-const DefaultMemoryLimit = "64Mi"
+// DefaultMemoryLimit is the default of --memory-limit: none, since a fixed limit near the live heap of a large
+// cluster would make the garbage collector run all the time (docs/performance.md#memory-limit).
+const DefaultMemoryLimit = "0"
 
 // MemoryLimitBytes returns MemoryLimit in bytes (0: none); Validate has checked it.
 func (o *Options) MemoryLimitBytes() int64 {
