@@ -15,8 +15,14 @@ const (
 	ConditionWorkloadsMigrated = "WorkloadsMigrated"
 	// ConditionValueTagsInstalled tells whether every tag of an IstioRevision's spec.values.revisionTags has its
 	// injection webhook installed (False, reason InjectionCollision, when an older IstioRevisionTag of the same
-	// name serves it). Only set on revisions whose values declare tags.
+	// name, or an older Istio whose values declare the same tag, serves it). Only set on revisions whose values
+	// declare tags.
 	ConditionValueTagsInstalled = "ValueTagsInstalled"
+	// ConditionDiscoveryOverlap is True on an Istio whose istiod discovers namespaces that an older Istio's
+	// istiod discovers too, when one of the two sets spec.values.meshConfig.discoverySelectors (asked for
+	// isolation); reason NamespacesShared, the message names the other Istios and the namespaces. A warning: it
+	// does not hold Ready back and nothing is left uninstalled. Absent when there is no such overlap.
+	ConditionDiscoveryOverlap = "DiscoveryOverlap"
 )
 
 // Condition reasons shared by Sail's kinds.
@@ -58,9 +64,18 @@ const (
 	// Istio cannot tell whether that spec was applied.
 	ReasonRevisionPending = "RevisionPending"
 	// ReasonInjectionCollision: another, older control plane claims the same injection selector (an
-	// IstioRevisionTag and a tag of some revision's spec.values.revisionTags of the same name); the newer claim's
+	// IstioRevisionTag and a tag of some revision's spec.values.revisionTags of the same name, or two Istios'
+	// spec.values.revisionTags declaring the same tag); the newer claim's
 	// webhook is not installed until one of them changes. The message names the other resource.
 	ReasonInjectionCollision = "InjectionCollision"
+	// ReasonNamespacesShared: the Istio's istiod discovers namespaces an older Istio's istiod discovers too,
+	// although one of them asked for isolation with discoverySelectors (see ConditionDiscoveryOverlap).
+	ReasonNamespacesShared = "NamespacesShared"
+	// ReasonRemoteControlPlaneNotServing: a remote revision (the remote profile: no istiod of its own) is not
+	// served by a primary control plane yet, as this cluster's API server shows it: the injection webhook has no
+	// caBundle (the primary does not read this cluster), or calling it fails (the primary's address is
+	// unreachable). The message says which and what to check.
+	ReasonRemoteControlPlaneNotServing = "RemoteControlPlaneNotServing"
 )
 
 // LifecycleState summarises the conditions of a resource in one word for `kubectl get`.

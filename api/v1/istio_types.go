@@ -26,10 +26,28 @@ const ConditionDefaultTagReconciled = "DefaultTagReconciled"
 // a failure to retire an old revision does not stop the active one from serving.
 const ConditionRevisionsMaintained = "RevisionsMaintained"
 
+// ConditionNetworkConsistent reports, on an Istio whose spec.values.global.network is set or whose namespace is
+// labelled topology.istio.io/network, whether both name the same network. istiod takes the network of its
+// cluster's endpoints from the label, the injected sidecars take theirs from the value: when they differ,
+// traffic across networks is routed by the wrong network. It does not hold Ready back. An Istio with neither has
+// no such condition, nor has one whose namespace has no label while spec.values.global.meshNetworks is set.
+const ConditionNetworkConsistent = "NetworkConsistent"
+
+// Reasons of the Istio's NetworkConsistent condition.
+const (
+	// ReasonNetworkConsistent: spec.values.global.network and the namespace's network label agree.
+	ReasonNetworkConsistent = "NetworkConsistent"
+	// ReasonNetworkMismatch: they differ, or only one of them is set; the message says which to change.
+	ReasonNetworkMismatch = "NetworkMismatch"
+)
+
 // Reasons of the Istio's RevisionsMaintained and DefaultTagReconciled conditions.
 const (
 	// ReasonRevisionsMaintained: every inactive revision that is due was pruned, the others are kept on purpose.
 	ReasonRevisionsMaintained = "RevisionsMaintained"
+	// ReasonKeptForRemoteClusters: an inactive revision that is unused here and due for deletion is kept because a
+	// remote cluster (read through a remote secret of the control plane's namespace) uses it or cannot tell.
+	ReasonKeptForRemoteClusters = "KeptForRemoteClusters"
 	// ReasonPruneError: marking or deleting an inactive revision failed; the message says why. Retried.
 	ReasonPruneError = "PruneError"
 	// ReasonDefaultTagError: creating, deleting or reading the managed IstioRevisionTag default failed; the

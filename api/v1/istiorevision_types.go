@@ -10,7 +10,7 @@ const IstioRevisionKind = "IstioRevision"
 // ConditionIstioCRDs on an IstioRevision says whether Istio's CRDs serve the revision's version, when the operator
 // manages them: True with ReasonCRDsInstalled when they are the revision's version's or newer, True with
 // ReasonCRDsKeptNewer when some come from a newer Istio version (Sail, Helm or istioctl installed them) and were
-// left as they are, since Istio's CRDs are never downgraded.
+// left as they are, since Istio's CRDs are never downgraded; True with ReasonCRDsNotNeeded for an external istiod.
 const ConditionIstioCRDs = "IstioCRDs"
 
 // Reasons of ConditionIstioCRDs.
@@ -19,6 +19,9 @@ const (
 	ReasonCRDsInstalled = "CRDsInstalled"
 	// ReasonCRDsKeptNewer: some of Istio's CRDs come from a newer Istio version and were not downgraded.
 	ReasonCRDsKeptNewer = "CRDsKeptNewer"
+	// ReasonCRDsNotNeeded: the revision is an external istiod (values.global.externalIstiod), which reads Istio's
+	// configuration from its config cluster; Istio's CRDs are installed there, not here.
+	ReasonCRDsNotNeeded = "CRDsNotNeeded"
 )
 
 // DefaultRevision is the name of the revision that serves namespaces labelled istio-injection=enabled and that

@@ -31,6 +31,7 @@ import (
 	"github.com/sail-mesh/sail/internal/controller/revisiontag"
 	"github.com/sail-mesh/sail/internal/controller/ztunnel"
 	"github.com/sail-mesh/sail/internal/mesh/istiocrds"
+	"github.com/sail-mesh/sail/internal/mesh/remoteusage"
 	"github.com/sail-mesh/sail/internal/mesh/revision"
 	"github.com/sail-mesh/sail/internal/mesh/workloads"
 	"github.com/sail-mesh/sail/internal/metrics"
@@ -243,7 +244,8 @@ func (w *wiring) registerMetrics() error {
 
 func (w *wiring) setupIstio() error {
 	w.istio = &istioctrl.Reconciler{Client: w.mgr.GetClient(), Versions: w.opts.versionList(), Platform: w.platform,
-		Recorder: w.recorder, Migrator: w.migrator}
+		Recorder: w.recorder, Migrator: w.migrator, RemoteUsage: &remoteusage.Checker{Secrets: w.mgr.GetAPIReader()},
+		RemoteRecheck: w.opts.RemoteUsageRecheck}
 	return w.istio.SetupWithManager(w.mgr, w.opts.MaxConcurrentReconciles)
 }
 

@@ -45,6 +45,8 @@ type Options struct {
 	// MemoryLimit is the Go soft memory limit when neither GOMEMLIMIT nor a container memory limit sets one, as a
 	// quantity ("0": none); see internal/memlimit.
 	MemoryLimit string
+	// RemoteUsageRecheck is how often an inactive revision kept for remote clusters is looked at again.
+	RemoteUsageRecheck time.Duration
 	// ShowVersion prints the version and exits.
 	ShowVersion bool
 	// Zap configures logging.
@@ -84,8 +86,8 @@ func NewOptions() *Options {
 		LeaderElectionID: "sail-operator.sailoperator.io",
 		LeaseDuration:    15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
 		ManageIstioCRDs: true, Platform: "auto", MaxConcurrentReconciles: 4, KubeAPIQPS: 50, KubeAPIBurst: 100,
-		MemoryLimit: DefaultMemoryLimit,
-		Zap:         zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder},
+		MemoryLimit: DefaultMemoryLimit, RemoteUsageRecheck: time.Minute,
+		Zap: zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder},
 	}
 }
 
@@ -109,6 +111,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "Go soft memory limit (a quantity, e.g. 96Mi; 0 for none) "+
 		"used when neither GOMEMLIMIT nor a container memory limit sets one; in a container with a memory limit, "+
 		"the limit is 90% of it.")
+	fs.DurationVar(&o.RemoteUsageRecheck, "remote-usage-recheck", o.RemoteUsageRecheck, "How often an inactive revision that is kept because a remote cluster uses it (or cannot be read) is checked again.")
 	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version, commit and supported Istio versions, then exit.")
 	o.Zap.BindFlags(fs)
 }
@@ -125,6 +128,9 @@ func (o *Options) Validate() error {
 	}
 	if q, err := resource.ParseQuantity(o.MemoryLimit); err != nil || q.Sign() < 0 {
 		return fmt.Errorf("--memory-limit=%q: use a quantity such as 96Mi, or 0 for none", o.MemoryLimit)
+	}
+	if o.RemoteUsageRecheck < time.Second {
+		return fmt.Errorf("--remote-usage-recheck must be at least 1s")
 	}
 	if o.RenewDeadline >= o.LeaseDuration {
 		return fmt.Errorf("--leader-election-renew-deadline must be shorter than --leader-election-lease-duration")

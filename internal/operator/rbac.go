@@ -11,8 +11,12 @@ package operator
 //     policies): server-side apply (create and patch), watch for drift, delete when pruned. The charts render
 //     ClusterRoles and Roles with permissions the operator does not hold itself, hence escalate and bind;
 //   - Istio's CRDs: applied and read, never deleted;
-//   - namespaces and pods: read for readiness and revision usage; namespaces are relabelled and Deployments,
+//   - namespaces and pods: read for readiness and revision usage (pods are created with dryRun=All only, to
+//     probe a remote revision's injection webhook); namespaces are relabelled and Deployments,
 //     DaemonSets and StatefulSets restarted (patched) when spec.updateStrategy.updateWorkloads moves workloads;
+//   - Secrets: read only when an inactive revision is due for deletion, and only those labelled
+//     istio/multiCluster=true in the control plane's namespace (remote secrets), to ask the remote clusters
+//     whether they still use the revision (internal/mesh/remoteusage). Never cached, never written;
 //   - events, and TokenReviews/SubjectAccessReviews for the authenticated metrics endpoint;
 //   - leader election leases, only in the operator's namespace (a Role; the chart and the bundle bind it in the
 //     namespace the operator runs in, whatever the namespace written below).
@@ -26,6 +30,7 @@ package operator
 // +kubebuilder:rbac:groups=sailoperator.io,resources=istios/finalizers;istiorevisions/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list
 // +kubebuilder:rbac:groups="",resources=configmaps;services;serviceaccounts,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

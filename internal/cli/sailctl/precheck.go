@@ -3,6 +3,7 @@ package sailctl
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +34,12 @@ type PrecheckOptions struct {
 	// Kubeconfig and Context select the cluster.
 	Kubeconfig string
 	Context    string
+	// Output is table (default) or json.
+	Output string
 }
+
+// OutputTable prints findings as a table.
+const OutputTable = "table"
 
 const precheckLong = `Check a cluster before installing or upgrading Istio with Sail.
 
@@ -48,6 +54,7 @@ ZTunnel resources of the files given with -f, or the cluster's own with --versio
   - version-skew: IstioCNI and ZTunnel against the control planes they serve (VersionSkew).
 
 Each finding has a severity (info, warning, error) and says what to do. Nothing in the cluster is changed.
+With -o json the findings are printed as {"findings": [{"severity", "check", "message"}...], "worst": ...}.
 
 Exit codes: 0 no finding above info, 1 warnings, 2 errors (the change would fail or be refused) or a wrong command
 line.`
@@ -79,6 +86,8 @@ func NewPrecheckCommand() *cobra.Command {
 	f.StringArrayVarP(&o.Files, "filename", "f", nil, "file with Istio, IstioCNI and ZTunnel resources, or - for stdin")
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "path of the kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
 	f.StringVar(&o.Context, "context", "", "kubeconfig context to use")
+	f.StringVarP(&o.Output, "output", "o", OutputTable, "format: table or json")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{OutputTable, OutputJSON}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	_ = cmd.MarkFlagFilename("kubeconfig")
 	_ = cmd.RegisterFlagCompletionFunc("version", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -92,12 +101,24 @@ func (o *PrecheckOptions) Run(ctx context.Context, stdin io.Reader, stdout io.Wr
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if o.Output == "" {
+		o.Output = OutputTable
+	}
+	if o.Output != OutputTable && o.Output != OutputJSON {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("-o %q: use table or json", o.Output)}
+	}
 	in, err := o.input(ctx, stdin)
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	findings := precheck.Run(ctx, in)
-	printFindings(stdout, findings)
+	if o.Output == OutputJSON {
+		if err := printFindingsJSON(stdout, findings); err != nil {
+			return err
+		}
+	} else {
+		printFindings(stdout, findings)
+	}
 	switch precheck.Worst(findings) {
 	case precheck.Error:
 		return &ExitError{Code: 2}
@@ -115,6 +136,27 @@ func printFindings(w io.Writer, findings []precheck.Finding) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(w, "\nWorst finding: %s\n", precheck.Worst(findings))
+}
+
+// findingJSON is a finding as -o json prints it.
+type findingJSON struct {
+	Severity string `json:"severity"`
+	Check    string `json:"check"`
+	Message  string `json:"message"`
+}
+
+// printFindingsJSON prints the findings and the worst severity as one JSON object.
+func printFindingsJSON(w io.Writer, findings []precheck.Finding) error {
+	out := struct {
+		Findings []findingJSON `json:"findings"`
+		Worst    string        `json:"worst"`
+	}{Findings: []findingJSON{}, Worst: precheck.Worst(findings).String()}
+	for _, f := range findings {
+		out.Findings = append(out.Findings, findingJSON{Severity: f.Severity.String(), Check: f.Check, Message: f.Message})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // input connects to the cluster and gathers the resources to check.

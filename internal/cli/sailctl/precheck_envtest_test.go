@@ -3,6 +3,7 @@ package sailctl
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,6 +57,19 @@ func TestPrecheckAgainstAPIServer(t *testing.T) {
 		g.Expect(out).To(ContainSubstring("IstioRevision canary-v1-30-0 (v1.30.0) would be retired once nothing uses it"))
 		g.Expect(out).To(ContainSubstring("updateWorkloads would restart 1 workload(s) to move them to canary-v1-31-0: Deployment apps/web"))
 		g.Expect(out).To(ContainSubstring("Worst finding: warning"))
+
+		var stdout, stderr bytes.Buffer
+		code = Execute([]string{"precheck", "--kubeconfig", kubeconfig, "--version", "v1.31.0", "-o", "json"}, nil, &stdout, &stderr)
+		g.Expect(code).To(Equal(1), stderr.String())
+		var report struct {
+			Findings []struct{ Severity, Check, Message string }
+			Worst    string
+		}
+		g.Expect(json.Unmarshal(stdout.Bytes(), &report)).To(Succeed(), stdout.String())
+		g.Expect(report.Worst).To(Equal("warning"))
+		g.Expect(report.Findings).To(ContainElement(HaveField("Message",
+			ContainSubstring("IstioRevision canary-v1-31-0 would be created at v1.31.0"))))
+		g.Expect(report.Findings).To(ContainElement(HaveField("Check", "workloads")))
 	})
 
 	t.Run("an IstioCNI newer than a control plane it serves is an error", func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -20,6 +21,8 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/controller/lifecycle"
+	"github.com/sail-mesh/sail/internal/mesh/discovery"
+	"github.com/sail-mesh/sail/internal/mesh/remoteusage"
 	"github.com/sail-mesh/sail/internal/mesh/workloads"
 	"github.com/sail-mesh/sail/internal/metrics"
 	"github.com/sail-mesh/sail/internal/pipeline/status"
@@ -45,6 +48,12 @@ type Reconciler struct {
 	// Migrator moves workloads to the active revision when spec.updateStrategy.updateWorkloads is true; nil
 	// turns that off.
 	Migrator *workloads.Migrator
+	// RemoteUsage keeps inactive revisions that remote clusters (read through the remote secrets of the control
+	// plane's namespace) may still use; nil looks at this cluster only.
+	RemoteUsage *remoteusage.Checker
+	// RemoteRecheck is how often a revision kept for remote clusters, which are not watched, is looked at again
+	// (DefaultRemoteRecheck when zero).
+	RemoteRecheck time.Duration
 
 	written writtenStatuses
 }
@@ -68,8 +77,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl
 		return ctrl.Result{}, err
 	}
 	setStatus(&istio.Status, istio.Generation, out)
+	r.eventOnNewOverlap(istio, before)
 	err = r.patchStatus(ctx, istio, before)
-	if err = errors.Join(out.err, err, out.migrationErr); err != nil {
+	if err = errors.Join(out.err, err, out.migrationErr, out.overlapErr); err != nil {
 		return result, errors.Join(err, out.defaultTagErr, out.pruneErr)
 	}
 	return r.retryHousekeeping(ctx, result, out), nil
@@ -104,6 +114,7 @@ func (r *Reconciler) addFinalizer(ctx context.Context, istio *sailv1.Istio) erro
 // only when the Istio's revisions cannot be listed, and then no status is written.
 func (r *Reconciler) reconcile(ctx context.Context, istio *sailv1.Istio) (outcome, ctrl.Result, error) {
 	var out outcome
+	r.checkNetwork(ctx, istio, &out)
 	written := r.reconcileRevision(ctx, istio, &out)
 	log.FromContext(ctx).V(1).Info("revision reconciled")
 	revs, err := r.revisions(ctx, istio)
@@ -120,7 +131,7 @@ func (r *Reconciler) reconcile(ctx context.Context, istio *sailv1.Istio) (outcom
 	out.defaultTag, out.defaultTagErr = r.defaultTag(ctx, istio, out.err == nil)
 	var result ctrl.Result
 	if applied {
-		result, out.pruneErr = r.pruneInactive(ctx, istio, out.revisions, out.active)
+		result, out.kept, out.pruneErr = r.pruneInactive(ctx, istio, out.revisions, out.active)
 		out.pruned = true
 	}
 	// Moving workloads reports its own failures in the WorkloadsMigrated condition, not in Reconciled: the
@@ -129,6 +140,10 @@ func (r *Reconciler) reconcile(ctx context.Context, istio *sailv1.Istio) (outcom
 		r.migrate(ctx, istio, &out)
 		result.RequeueAfter = sooner(result.RequeueAfter, out.migration.RequeueAfter)
 	}
+	// Overlapping discovery is a warning (DiscoveryOverlap): it changes nothing that is installed.
+	out.isolated = discovery.ScopeOf(istio).Isolated
+	out.overlaps, out.overlapErr = r.overlaps(ctx, istio)
+	out.overlapsKnown = out.overlapErr == nil
 	return out, result, nil
 }
 
@@ -250,10 +265,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).For(&sailv1.Istio{}).Owns(&sailv1.IstioRevision{}).Owns(&sailv1.IstioRevisionTag{}).
+	b := ctrl.NewControllerManagedBy(mgr).For(&sailv1.Istio{}).Owns(&sailv1.IstioRevision{}).Owns(&sailv1.IstioRevisionTag{}).
 		Watches(&sailv1.IstioRevision{}, handler.EnqueueRequestsFromMapFunc(r.istiosBlockedBy)).
 		Watches(&sailv1.ZTunnel{}, handler.EnqueueRequestsFromMapFunc(r.istioOfZTunnel)).
 		Watches(&sailv1.ZTunnel{}, handler.EnqueueRequestsFromMapFunc(r.istiosHeldBySkew)).
-		Watches(&sailv1.IstioCNI{}, handler.EnqueueRequestsFromMapFunc(r.istiosHeldBySkew)).Named("istio").
-		WithOptions(lifecycle.Options(concurrency)).Complete(r)
+		Watches(&sailv1.IstioCNI{}, handler.EnqueueRequestsFromMapFunc(r.istiosHeldBySkew)).
+		Watches(lifecycle.NamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(r.istiosInNamespace),
+			builder.WithPredicates(networkLabelChanged()))
+	return r.watchDiscovery(b).Named("istio").WithOptions(lifecycle.Options(concurrency)).Complete(r)
 }

@@ -3,11 +3,13 @@ package istio
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
+	"github.com/sail-mesh/sail/internal/mesh/discovery"
 	"github.com/sail-mesh/sail/internal/mesh/workloads"
 	"github.com/sail-mesh/sail/internal/pipeline/status"
 )
@@ -35,6 +37,18 @@ type outcome struct {
 	// what failed then. Both are reported in RevisionsMaintained, not in Reconciled.
 	pruned   bool
 	pruneErr error
+	// kept says, for each inactive revision due for deletion but kept for remote clusters, why.
+	kept []string
+	// network is the NetworkConsistent condition, nil when the Istio names no network; networkErr is why its
+	// namespace could not be read (the condition is then left as it is).
+	network    *metav1.Condition
+	networkErr error
+	// overlaps are the older Istios that discover the same namespaces (DiscoveryOverlap); overlapsKnown tells
+	// they were computed, overlapErr why not. isolated tells that this Istio sets discoverySelectors.
+	overlaps      []discovery.Overlap
+	overlapsKnown bool
+	overlapErr    error
+	isolated      bool
 }
 
 // fail records a failure of the control plane's reconcile; the first failure's reason is the one reported.
@@ -61,7 +75,9 @@ func setStatus(st *sailv1.IstioStatus, gen int64, out outcome) {
 	setDependenciesHealthyCondition(st, gen, active)
 	setValueTagsCondition(st, gen, active)
 	setDefaultTagCondition(st, gen, out.defaultTag)
-	setRevisionsMaintainedCondition(st, gen, out.pruned, out.pruneErr)
+	setRevisionsMaintainedCondition(st, gen, out.pruned, out.kept, out.pruneErr)
+	setNetworkCondition(st, gen, out.network, out.networkErr)
+	setDiscoveryOverlapCondition(st, gen, out.isolated, out.overlapsKnown, out.overlaps)
 	st.ObservedGeneration = gen
 	summarize(st, gen, active, out.err)
 }
@@ -180,15 +196,19 @@ func setDefaultTagCondition(st *sailv1.IstioStatus, gen int64, c *metav1.Conditi
 
 // setRevisionsMaintainedCondition writes RevisionsMaintained from the pruning of inactive revisions; a reconcile
 // that did not prune (its change did not reach the active revision) leaves it as it is.
-func setRevisionsMaintainedCondition(st *sailv1.IstioStatus, gen int64, pruned bool, err error) {
+func setRevisionsMaintainedCondition(st *sailv1.IstioStatus, gen int64, pruned bool, kept []string, err error) {
+	const policy = "Inactive revisions are deleted once unused for the grace period."
 	switch {
 	case !pruned:
 	case err != nil:
 		set(st, gen, cond(sailv1.ConditionRevisionsMaintained, metav1.ConditionFalse, sailv1.ReasonPruneError,
 			err.Error()+"; retrying. The active revision serves meanwhile, and the inactive one is kept."))
+	case len(kept) > 0:
+		set(st, gen, cond(sailv1.ConditionRevisionsMaintained, metav1.ConditionTrue, sailv1.ReasonKeptForRemoteClusters,
+			policy+" Kept for remote clusters: "+strings.Join(kept, "; ")+"."))
 	default:
 		set(st, gen, cond(sailv1.ConditionRevisionsMaintained, metav1.ConditionTrue, sailv1.ReasonRevisionsMaintained,
-			"Inactive revisions are deleted once unused for the grace period."))
+			policy))
 	}
 }
 

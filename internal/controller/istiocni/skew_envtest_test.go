@@ -62,9 +62,8 @@ func TestIstioCNI_VersionSkewIsRefused(t *testing.T) {
 	g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
 	g.Eventually(func() string {
 		_ = testenv.MarkDeploymentAvailable(ctx, c, istiod)
-		return image()
-	}, timeout).Should(Equal("docker.io/istio/install-cni:1.31.0"))
-	g.Eventually(condition(c, sailv1.ConditionReconciled), timeout).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded))
+		return condition(c, sailv1.ConditionReconciled)() + " " + image()
+	}, timeout).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded + " docker.io/istio/install-cni:1.31.0"))
 
 	// A new control plane older than the IstioCNI is refused on the Istio's side, before its revision exists.
 	older := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "older"}, Spec: sailv1.IstioSpec{Version: "v1.30.0",

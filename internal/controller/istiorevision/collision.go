@@ -19,10 +19,16 @@ import (
 	"github.com/sail-mesh/sail/internal/pipeline/status"
 )
 
+// lostTag is a tag of a revision's spec.values.revisionTags that it does not install, and why (for users).
+type lostTag struct {
+	name, message string
+}
+
 // lostValueTags returns the tags of the revision's spec.values.revisionTags that it holds (revision.ValueTags)
-// but whose name an older IstioRevisionTag claims (revisiontags.ValueClaimWins): the tag's webhook and Service
-// are the IstioRevisionTag's, the revision does not install them. Sorted as the values list them.
-func (r *Reconciler) lostValueTags(ctx context.Context, rev *sailv1.IstioRevision) ([]string, error) {
+// but whose name an older claim has: another Istio's values (revisiontags.ValueClaims), or an older
+// IstioRevisionTag (revisiontags.ValueClaimWins). The tag's webhook and Service are that claim's, the revision
+// does not install them. Sorted as the values list them.
+func (r *Reconciler) lostValueTags(ctx context.Context, rev *sailv1.IstioRevision) ([]lostTag, error) {
 	if len(revision.IndexValueTags(rev)) == 0 {
 		return nil, nil
 	}
@@ -30,12 +36,20 @@ func (r *Reconciler) lostValueTags(ctx context.Context, rev *sailv1.IstioRevisio
 	if err := r.Client.List(ctx, all); err != nil {
 		return nil, err
 	}
-	claimant, err := revisiontags.Claimant(ctx, r.Client, rev)
-	if err != nil {
-		return nil, err
-	}
-	var lost []string
+	var lost []lostTag
 	for _, name := range revision.ValueTags(rev, all.Items) {
+		holder, err := revisiontags.ValueHolder(ctx, r.Client, name, all.Items)
+		if err != nil {
+			return nil, err
+		}
+		if holder != nil && holder.Revision.Name != rev.Name {
+			lost = append(lost, lostTag{name, revisiontags.ValuesCollisionMessage(name, holder.Claimant)})
+			continue
+		}
+		claimant, err := revisiontags.Claimant(ctx, r.Client, rev)
+		if err != nil {
+			return nil, err
+		}
 		tag := &sailv1.IstioRevisionTag{}
 		if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, tag); err != nil {
 			if client.IgnoreNotFound(err) != nil {
@@ -44,10 +58,19 @@ func (r *Reconciler) lostValueTags(ctx context.Context, rev *sailv1.IstioRevisio
 			continue
 		}
 		if tag.DeletionTimestamp.IsZero() && !revisiontags.ValueClaimWins(claimant, tag) {
-			lost = append(lost, name)
+			lost = append(lost, lostTag{name, revisiontags.CollisionMessage(name, nil, true)})
 		}
 	}
 	return lost, nil
+}
+
+// lostNames returns the names of the lost tags.
+func lostNames(lost []lostTag) []string {
+	names := make([]string, 0, len(lost))
+	for _, l := range lost {
+		names = append(names, l.name)
+	}
+	return names
 }
 
 // withoutTags drops the webhooks and Services the istiod chart renders for the given value tags.
@@ -63,8 +86,9 @@ func withoutTags(objs []*unstructured.Unstructured, tags []string) []*unstructur
 }
 
 // setValueTagsCondition sets ValueTagsInstalled on a revision whose values declare tags (removes it otherwise):
-// False with reason InjectionCollision naming the older IstioRevisionTags that serve the lost tags.
-func setValueTagsCondition(rev *sailv1.IstioRevision, lost []string) {
+// False with reason InjectionCollision naming the older claims (IstioRevisionTags, other Istios' values) that
+// serve the lost tags.
+func setValueTagsCondition(rev *sailv1.IstioRevision, lost []lostTag) {
 	if len(revision.IndexValueTags(rev)) == 0 {
 		meta.RemoveStatusCondition(&rev.Status.Conditions, sailv1.ConditionValueTagsInstalled)
 		return
@@ -75,8 +99,8 @@ func setValueTagsCondition(rev *sailv1.IstioRevision, lost []string) {
 		return
 	}
 	msgs := make([]string, 0, len(lost))
-	for _, name := range lost {
-		msgs = append(msgs, revisiontags.CollisionMessage(name, nil, true))
+	for _, l := range lost {
+		msgs = append(msgs, l.message)
 	}
 	status.Set(&rev.Status.Conditions, rev.Generation, sailv1.ConditionValueTagsInstalled, metav1.ConditionFalse,
 		sailv1.ReasonInjectionCollision, strings.Join(msgs, " "))

@@ -94,7 +94,7 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		return lifecycle.Plan{}, err
 	}
 	handedOver := tag != nil && revisiontags.HandedOver(rev, tag)
-	key := []string{"tags lost to older IstioRevisionTags: " + strings.Join(lost, ",")}
+	key := []string{"tags lost to older claims: " + strings.Join(lostNames(lost), ",")}
 	if handedOver {
 		key = append(key, "handed over to IstioRevisionTag "+tag.Name)
 	}
@@ -103,17 +103,28 @@ func (r *Reconciler) Resolve(ctx context.Context, s *scope) (lifecycle.Plan, err
 		if handedOver {
 			objs = withoutInjector(objs)
 		}
-		return withoutTags(objs, lost), err
+		return withoutTags(objs, lostNames(lost)), err
 	}
-	return lifecycle.Plan{
+	plan := lifecycle.Plan{
 		Applied:   "Istio " + rev.Spec.Version,
 		Namespace: rev.Spec.Namespace,
 		Key:       key,
 		Render:    render,
-		// Istio's CRDs are not needed by the charts' objects: install them alongside, off the critical path.
-		Alongside: func(ctx context.Context) error { return r.ensureCRDs(ctx, rev.Spec.Version) },
-		Ready:     "istiod is ready.",
-	}, nil
+		// Istio's CRDs are not needed by the charts' objects: install them alongside, off the critical path (not
+		// at all for an external istiod, whose config cluster has them).
+		Alongside: func(ctx context.Context) error {
+			if values.IsExternalIstiod(rev.Spec.Values) {
+				return nil
+			}
+			return r.ensureCRDs(ctx, rev.Spec.Version)
+		},
+		Ready: "istiod is ready.",
+	}
+	if isRemote(rev) {
+		// No istiod runs here: Ready says whether the primary's does serve this cluster.
+		plan.Serving = r.remoteServing(rev)
+	}
+	return plan, nil
 }
 
 // sameNamedTag returns the IstioRevisionTag that has the revision's name, nil when there is none.
@@ -154,8 +165,14 @@ func (r *Reconciler) SetStatus(ctx context.Context, s *scope) error {
 		return err
 	}
 	setValueTagsCondition(rev, lost)
-	r.setCRDsCondition(rev)
+	external := values.IsExternalIstiod(rev.Spec.Values)
+	if !external {
+		r.setCRDsCondition(rev)
+	}
 	rev.Status.State = s.ReconciledAndReady()
+	if external {
+		setExternalConditions(rev)
+	}
 	setReadyVersion(rev)
 	return nil
 }
@@ -206,8 +223,13 @@ func (r *Reconciler) setCRDsCondition(rev *sailv1.IstioRevision) {
 }
 
 // Render returns the revision's objects: the istiod chart, plus the base chart's cluster-wide objects (without
-// CRDs) for the revision named default. The two charts render in parallel.
+// CRDs) for the revision named default unless it is an external istiod (see requireConfigClusterSecret). The two
+// charts render in parallel. Webhooks that call an ExternalName Service (a remote revision's DNS
+// remotePilotAddress) call its target port (withExternalNameTargetPorts).
 func (r *Reconciler) Render(rev *sailv1.IstioRevision) ([]*unstructured.Unstructured, error) {
+	if err := checkRemotePilotAddress(rev.Spec.Values); err != nil {
+		return nil, err
+	}
 	vals, err := values.ToMap(rev.Spec.Values)
 	if err != nil {
 		return nil, err
@@ -215,7 +237,8 @@ func (r *Reconciler) Render(rev *sailv1.IstioRevision) ([]*unstructured.Unstruct
 	var base []*unstructured.Unstructured
 	var baseErr error
 	var wg sync.WaitGroup
-	if rev.Name == sailv1.DefaultRevision {
+	external := values.IsExternalIstiod(rev.Spec.Values)
+	if rev.Name == sailv1.DefaultRevision && !external {
 		baseVals := values.ForBaseChart(vals)
 		wg.Go(func() {
 			base, baseErr = r.Renderer.Render(render.Input{Version: rev.Spec.Version, Chart: versions.ChartBase,
@@ -228,12 +251,16 @@ func (r *Reconciler) Render(rev *sailv1.IstioRevision) ([]*unstructured.Unstruct
 	if err = errors.Join(err, baseErr); err != nil {
 		return nil, err
 	}
+	if external {
+		requireConfigClusterSecret(objs)
+	}
 	for _, u := range base {
 		// Istio's CRDs are installed by the CRD installer, which never downgrades or deletes them.
 		if u.GetKind() != "CustomResourceDefinition" {
 			objs = append(objs, u)
 		}
 	}
+	withExternalNameTargetPorts(objs)
 	return objs, nil
 }
 

@@ -303,6 +303,8 @@ type Outcome struct {
 	// Ready tells whether the applied workloads are ready; ReadyMessage says what is ready, or why not.
 	Ready        bool
 	ReadyMessage string
+	// NotReadyReason is the reason of Ready False when not ready (default NotReady).
+	NotReadyReason string
 }
 
 // Fail records the first failure of a reconcile.
@@ -325,7 +327,11 @@ func (o *Outcome) SetConditions(conds *[]metav1.Condition, gen int64) sailv1.Lif
 		if o.Ready {
 			status.Set(conds, gen, sailv1.ConditionReady, metav1.ConditionTrue, sailv1.ReasonReady, o.ReadyMessage)
 		} else {
-			status.Set(conds, gen, sailv1.ConditionReady, metav1.ConditionFalse, sailv1.ReasonNotReady, o.ReadyMessage)
+			reason := o.NotReadyReason
+			if reason == "" {
+				reason = sailv1.ReasonNotReady
+			}
+			status.Set(conds, gen, sailv1.ConditionReady, metav1.ConditionFalse, reason, o.ReadyMessage)
 		}
 	}
 	status.SetKstatus(conds, gen)

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -68,6 +69,20 @@ type Plan struct {
 	// Ready is the Ready message once every applied workload is ready; empty for a kind without a Ready
 	// condition, whose readiness is not checked.
 	Ready string
+	// Serving, when set, is asked once every applied workload is ready whether the objects are also served (e.g.
+	// that a remote control plane serves a revision that runs no istiod of its own). Its verdict replaces the
+	// workloads' (reason and message of Ready False when it is not served, the Ready message when it is), and
+	// Requeue says when to ask again, since what it reads may change without an event the operator watches.
+	Serving func(ctx context.Context, objs []*unstructured.Unstructured) (Verdict, error)
+}
+
+// Verdict is what a Plan's Serving check found.
+type Verdict struct {
+	// Served tells whether the objects are served; Reason (when not) and Message say why.
+	Served          bool
+	Reason, Message string
+	// Requeue is when to check again (zero: only on the next event).
+	Requeue time.Duration
 }
 
 // Scope is one reconcile of one resource: the resource, what the phases found so far, and the outcome.
@@ -250,10 +265,22 @@ func (r *Reconciler[T]) observeReadiness(ctx context.Context, s *Scope[T]) (ctrl
 		return ctrl.Result{}, err
 	}
 	s.Outcome.Ready, s.Outcome.ReadyMessage = ready, msg+"."
-	if ready {
-		s.Outcome.ReadyMessage = s.Plan.Ready
+	if !ready {
+		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{}, nil
+	s.Outcome.ReadyMessage = s.Plan.Ready
+	if s.Plan.Serving == nil {
+		return ctrl.Result{}, nil
+	}
+	v, err := s.Plan.Serving(ctx, s.Objects)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	s.Outcome.Ready, s.Outcome.ReadyMessage = v.Served, v.Message
+	if !v.Served {
+		s.Outcome.NotReadyReason = v.Reason
+	}
+	return ctrl.Result{RequeueAfter: v.Requeue}, nil
 }
 
 // writeStatus sets the conditions, records events and writes the status when it changed.

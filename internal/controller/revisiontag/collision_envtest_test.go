@@ -150,3 +150,53 @@ func TestInjectionCollision_ValuesTagAndRevisionTag(t *testing.T) {
 		g.Expect(clusterScoped).To(BeNumerically(">", 3), "each revision has cluster-scoped objects of its own")
 	})
 }
+
+// TestInjectionCollision_TwoIstiosValuesTag: two Istios whose spec.values.revisionTags list the same tag would
+// each install an injection webhook for istio.io/rev=<tag>. The older Istio's claim installs it; the newer Istio
+// reports InjectionCollision naming the older and installs no webhook for the tag, until the older claim goes.
+func TestInjectionCollision_TwoIstiosValuesTag(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	env := testenv.Start(t)
+	env.StartOperator(t)
+	c := env.Client
+	env.CreateNamespace(t, "tenant-a-system")
+	env.CreateNamespace(t, "tenant-b-system")
+
+	a := tenantIstio("tenant-a", "tenant-a-system", "prod")
+	g.Expect(c.Create(ctx, a)).To(Succeed())
+	g.Eventually(webhookService(c, tagA), timeout).Should(Equal("istiod-tenant-a"))
+	time.Sleep(1100 * time.Millisecond) // creation timestamps have one-second resolution: make tenant-b newer
+	b := tenantIstio("tenant-b", "tenant-b-system", "prod", "qa")
+	g.Expect(c.Create(ctx, b)).To(Succeed())
+	istioB := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "tenant-b"}}
+
+	t.Run("the newer Istio does not install the tag and names the older one", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Eventually(testenv.ConditionOf(c, istioB, sailv1.ConditionValueTagsInstalled), timeout).
+			Should(Equal("False/" + sailv1.ReasonInjectionCollision))
+		msg := conditionMessage(c, istioB, sailv1.ConditionValueTagsInstalled)
+		g.Expect(msg).To(ContainSubstring("Istio tenant-a is older"))
+		g.Expect(msg).To(ContainSubstring(`Remove "prod" from the spec.values.revisionTags`))
+		g.Expect(msg).NotTo(ContainSubstring(`"qa"`), "only the colliding tag is reported")
+		g.Eventually(webhookService(c, "istio-revision-tag-qa-tenant-b-system"), timeout).Should(Equal("istiod-tenant-b"),
+			"the other tags of the values are installed")
+		g.Eventually(webhookService(c, "istio-sidecar-injector-tenant-b-tenant-b-system"), timeout).Should(Equal("istiod-tenant-b"))
+		g.Consistently(webhookService(c, tagB), 2*time.Second).Should(Equal("missing"))
+		g.Expect(webhookOwner(c, tagA)()).To(Equal("IstioRevision/tenant-a"))
+		g.Eventually(testenv.ConditionOf(c, &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "tenant-a"}},
+			sailv1.ConditionValueTagsInstalled), timeout).Should(HavePrefix("True/"), "the older claim keeps working")
+	})
+
+	t.Run("the newer Istio installs the tag once the older claim goes", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: "tenant-a"}, a)).To(Succeed())
+		patch := client.MergeFrom(a.DeepCopy())
+		a.Spec.Values.RevisionTags = nil
+		g.Expect(c.Patch(ctx, a, patch)).To(Succeed())
+		g.Eventually(webhookService(c, tagB), timeout).Should(Equal("istiod-tenant-b"))
+		g.Expect(webhookOwner(c, tagB)()).To(Equal("IstioRevision/tenant-b"))
+		g.Eventually(webhookService(c, tagA), timeout).Should(Equal("missing"))
+		g.Eventually(testenv.ConditionOf(c, istioB, sailv1.ConditionValueTagsInstalled), timeout).Should(HavePrefix("True/"))
+	})
+}

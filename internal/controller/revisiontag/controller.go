@@ -270,15 +270,11 @@ func (r *Reconciler) valueCollision(ctx context.Context, tag *sailv1.IstioRevisi
 	if err := r.Client.List(ctx, list); err != nil {
 		return "", "", err
 	}
-	holder := revisiontags.ValueHolder(tag.Name, list.Items)
-	if holder == nil || !holder.DeletionTimestamp.IsZero() {
-		return "", "", nil
-	}
-	claimant, err := revisiontags.Claimant(ctx, r.Client, holder)
-	if err != nil || !revisiontags.ValueClaimWins(claimant, tag) {
+	holder, err := revisiontags.ValueHolder(ctx, r.Client, tag.Name, list.Items)
+	if err != nil || holder == nil || !revisiontags.ValueClaimWins(holder.Claimant, tag) {
 		return "", "", err
 	}
-	return sailv1.ReasonInjectionCollision, revisiontags.CollisionMessage(tag.Name, claimant, false), nil
+	return sailv1.ReasonInjectionCollision, revisiontags.CollisionMessage(tag.Name, holder.Claimant, false), nil
 }
 
 // Render returns the tag's objects for a revision: the tag's injection webhook and Service from the revision's

@@ -32,6 +32,8 @@ func TestZTunnel_VersionSkewIsRefused(t *testing.T) {
 	g.Expect(c.Create(ctx, istio)).To(Succeed())
 	istiod := client.ObjectKey{Namespace: "istio-system", Name: "istiod"}
 	g.Eventually(func() error { return testenv.MarkDeploymentAvailable(ctx, c, istiod) }, timeout).Should(Succeed())
+	// The control plane runs v1.30 before the ZTunnel comes: its revision's status.readyVersion says so.
+	g.Eventually(testenv.ConditionOf(c, istio, sailv1.ConditionReady), timeout).Should(HavePrefix("True/"))
 
 	zt := &sailv1.ZTunnel{ObjectMeta: metav1.ObjectMeta{Name: sailv1.ZTunnelName}, Spec: sailv1.ZTunnelSpec{
 		Version: "v1.31.0", TargetRef: &sailv1.ZTunnelTargetRef{Kind: sailv1.IstioKind, Name: "default"}}}
@@ -45,9 +47,11 @@ func TestZTunnel_VersionSkewIsRefused(t *testing.T) {
 	patch := client.MergeFrom(istio.DeepCopy())
 	istio.Spec.Version = "v1.31.0"
 	g.Expect(c.Patch(ctx, istio, patch)).To(Succeed())
-	g.Eventually(func() error {
+	// istiod's Deployment is marked Available until the ZTunnel is reconciled: its revision is Ready at v1.31 only
+	// once the rolled-out Deployment is.
+	g.Eventually(func() string {
 		_ = testenv.MarkDeploymentAvailable(ctx, c, istiod)
-		return c.Get(ctx, key, &appsv1.DaemonSet{})
-	}, timeout).Should(Succeed(), "the ZTunnel installs once its control plane runs v1.31")
-	g.Eventually(condition(c, sailv1.ConditionReconciled), timeout).Should(Equal("True/" + sailv1.ReasonReconcileSucceeded))
+		return condition(c, sailv1.ConditionReconciled)()
+	}, timeout).Should(Equal("True/"+sailv1.ReasonReconcileSucceeded), "the ZTunnel installs once its control plane runs v1.31")
+	g.Expect(c.Get(ctx, key, &appsv1.DaemonSet{})).To(Succeed())
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func Start(t testing.TB) *Env {
 	}
 	w := &testWriter{t: t}
 	t.Cleanup(w.close) // registered first, so it runs after everything else has stopped
-	ctrl.SetLogger(zap.New(zap.WriteTo(w), zap.UseDevMode(true)))
+	useTestLog(w)
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    bin,
 		CRDDirectoryPaths:        []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
@@ -96,6 +97,29 @@ func (e *Env) StartOperator(t testing.TB, mutate ...func(*operator.Options)) *op
 		}
 	})
 	return op
+}
+
+// logOnce installs the process's logger once: controller-runtime's loggers keep the first sink they are given, so
+// later tests of the same binary (e.g. -count=N) reach their own test log through currentLog instead.
+var (
+	logOnce    sync.Once
+	currentLog atomic.Pointer[testWriter]
+)
+
+// useTestLog sends the operator's and controller-runtime's logs to w until the next test's environment starts.
+func useTestLog(w *testWriter) {
+	currentLog.Store(w)
+	logOnce.Do(func() { ctrl.SetLogger(zap.New(zap.WriteTo(forwarder{}), zap.UseDevMode(true))) })
+}
+
+// forwarder writes to the current test's log.
+type forwarder struct{}
+
+func (forwarder) Write(p []byte) (int, error) {
+	if w := currentLog.Load(); w != nil {
+		return w.Write(p)
+	}
+	return len(p), nil
 }
 
 // testWriter sends log lines to the test log, so they show only for failing or verbose tests.

@@ -1,6 +1,9 @@
 package remotesecret
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestNormalizeServer(t *testing.T) {
 	for in, want := range map[string]string{
@@ -33,6 +36,25 @@ func TestCompleteDefaults(t *testing.T) {
 	for _, bad := range []Options{{Name: "C1", Server: "h"}, {Name: "c1", Server: "h", Type: "primary"}} {
 		if err := bad.Complete(); err == nil {
 			t.Errorf("%+v: want an error", bad)
+		}
+	}
+}
+
+func TestRBACHint(t *testing.T) {
+	for _, tc := range []struct {
+		opts Options
+		want []string
+	}{
+		{Options{Type: TypeRemote, Namespace: "istio-system"},
+			[]string{"binds the ClusterRole istio-reader-clusterrole-istio-system to istio-reader-service-account"}},
+		{Options{Type: TypeConfig, Namespace: "external-istiod"}, []string{"values.global.configCluster",
+			"binds the ClusterRole istiod-clusterrole-external-istiod to istiod"}},
+	} {
+		got := rbacHint(tc.opts)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("rbacHint(type %s) = %q; want it to contain %q", tc.opts.Type, got, w)
+			}
 		}
 	}
 }

@@ -64,7 +64,17 @@ func checkAccess(ctx context.Context, cs kubernetes.Interface, opts Options) str
 		return ""
 	}
 	return fmt.Sprintf("ServiceAccount %s/%s may not list Services in this cluster yet, so istiod cannot read it with "+
-		"this secret: install Istio here (its istiod or istiod-remote chart binds the ClusterRole "+
-		"istio-reader-clusterrole-%s to %s), or bind a ClusterRole with the same rules yourself",
-		opts.Namespace, opts.ServiceAccount, opts.Namespace, ReaderServiceAccount)
+		"this secret: %s, or bind a ClusterRole with the same rules yourself",
+		opts.Namespace, opts.ServiceAccount, rbacHint(opts))
+}
+
+// rbacHint says which install gives the ServiceAccount its rights: the reader's ClusterRole for a remote secret,
+// istiod's own ClusterRole for the config secret of an external istiod.
+func rbacHint(opts Options) string {
+	if opts.Type == TypeConfig {
+		return fmt.Sprintf("install the config cluster's Istio here (profile remote with values.global.configCluster: "+
+			"its istiod chart binds the ClusterRole istiod-clusterrole-%s to istiod)", opts.Namespace)
+	}
+	return fmt.Sprintf("install Istio here (its istiod or istiod-remote chart binds the ClusterRole "+
+		"istio-reader-clusterrole-%s to %s)", opts.Namespace, ReaderServiceAccount)
 }

@@ -15,6 +15,12 @@ func revWithTags(name string, created time.Time, tags ...string) sailv1.IstioRev
 		Spec: sailv1.IstioRevisionSpec{Values: &sailv1.Values{RevisionTags: tags}}}
 }
 
+func ownedBy(rev sailv1.IstioRevision, istio string) sailv1.IstioRevision {
+	yes := true
+	rev.OwnerReferences = []metav1.OwnerReference{{Kind: sailv1.IstioKind, Name: istio, Controller: &yes}}
+	return rev
+}
+
 func TestValueTags(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
 	old := revWithTags("mesh-v1-30-0", now, "prod", "canary")
@@ -30,6 +36,8 @@ func TestValueTags(t *testing.T) {
 		"the newer revision holds the tag both declare":               {newer, []sailv1.IstioRevision{old, newer}, []string{"prod"}},
 		"revisions created in the same second: the greater name wins": {revWithTags("a", now, "t"), []sailv1.IstioRevision{revWithTags("b", now, "t")}, nil},
 		"a revision without values declares nothing":                  {sailv1.IstioRevision{}, []sailv1.IstioRevision{old}, nil},
+		"revisions of different Istios each hold the tag":             {ownedBy(old, "a"), []sailv1.IstioRevision{ownedBy(newer, "b")}, []string{"prod", "canary"}},
+		"revisions of the same Istio pass the tag on":                 {ownedBy(old, "a"), []sailv1.IstioRevision{ownedBy(newer, "a")}, []string{"canary"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) { NewWithT(t).Expect(ValueTags(&tc.rev, tc.all)).To(Equal(tc.want)) })

@@ -13,9 +13,11 @@ var (
 	KeptPodLabels = []string{LabelRev, LabelSidecarInject, LabelGatewayManaged, LabelMigrationOptOut}
 	// KeptPodAnnotations are the pod annotations PodRevision and workload planning read.
 	KeptPodAnnotations = []string{LabelRev, LabelSidecarInject}
-	// KeptNamespaceLabels are the namespace labels NamespaceRevision and workload migration read.
-	KeptNamespaceLabels = []string{LabelRev, LabelInjection, LabelMigrationOptOut}
 )
+
+// LabelTopologyNetwork, on istiod's namespace, names the network of the cluster's endpoints (Istio's
+// topology.istio.io/network).
+const LabelTopologyNetwork = "topology.istio.io/network"
 
 // TrimPod is the cache transform of pods: it keeps the name, namespace, UID, resource version, deletion
 // timestamp, the kept labels and annotations, the controller owner reference and the phase.
@@ -35,7 +37,9 @@ func TrimPod(obj any) (any, error) {
 }
 
 // TrimNamespace is the cache transform of namespaces (metadata only): it keeps the name, UID, resource version,
-// deletion timestamp and the kept labels.
+// deletion timestamp and all labels (besides the revision labels NamespaceRevision and workload migration read,
+// an Istio's discoverySelectors may select any label; see package discovery), and drops annotations and
+// managedFields.
 func TrimNamespace(obj any) (any, error) {
 	ns, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
@@ -44,7 +48,7 @@ func TrimNamespace(obj any) (any, error) {
 	return &metav1.PartialObjectMetadata{
 		TypeMeta: ns.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{Name: ns.Name, UID: ns.UID, ResourceVersion: ns.ResourceVersion,
-			DeletionTimestamp: ns.DeletionTimestamp, Labels: keep(ns.Labels, KeptNamespaceLabels)},
+			DeletionTimestamp: ns.DeletionTimestamp, Labels: ns.Labels},
 	}, nil
 }
 

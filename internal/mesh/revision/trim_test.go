@@ -41,7 +41,7 @@ func TestTrimPod_KeepsOnlyWhatUsageNeeds(t *testing.T) {
 	g.Expect(bare.(*corev1.Pod).Labels).To(BeNil(), "a pod with nothing to keep keeps no map")
 }
 
-func TestTrimNamespace_KeepsOnlyWhatUsageNeeds(t *testing.T) {
+func TestTrimNamespace_KeepsLabelsOnly(t *testing.T) {
 	g := NewWithT(t)
 	in := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "ns", UID: "u", ResourceVersion: "3",
 		Labels: map[string]string{"kubernetes.io/metadata.name": "ns", "istio.io/rev": "r", "istio-injection": "enabled",
@@ -51,5 +51,6 @@ func TestTrimNamespace_KeepsOnlyWhatUsageNeeds(t *testing.T) {
 	out, err := TrimNamespace(in)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(out).To(Equal(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "ns", UID: "u", ResourceVersion: "3",
-		Labels: map[string]string{"istio.io/rev": "r", "istio-injection": "enabled", "sailoperator.io/workload-migration": "disabled"}}}))
+		Labels: map[string]string{"kubernetes.io/metadata.name": "ns", "istio.io/rev": "r", "istio-injection": "enabled",
+			"sailoperator.io/workload-migration": "disabled", "team": "a"}}}), "discoverySelectors may select any label")
 }

@@ -3,6 +3,7 @@ package revisiontags
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -11,19 +12,64 @@ import (
 	"github.com/sail-mesh/sail/internal/mesh/revision"
 )
 
-// ValueHolder returns the IstioRevision whose spec.values.revisionTags holds the tag name (revision.ValueTags:
-// of several revisions declaring it, the newest), nil when none does. Such a revision's chart renders the same
-// injection webhook and Service (istio-revision-tag-<name>) as an IstioRevisionTag of that name: both would
-// select the same namespaces and pods, so only one of them may install it.
-func ValueHolder(name string, all []sailv1.IstioRevision) *sailv1.IstioRevision {
+// ValueClaim is one Istio's claim on a tag name through spec.values.revisionTags: the revision that holds the tag
+// within its Istio (revision.ValueTags) and the Claimant whose age the claim has.
+type ValueClaim struct {
+	Revision *sailv1.IstioRevision
+	Claimant client.Object
+}
+
+// ValueClaims returns the claims on the tag name through spec.values.revisionTags, oldest first (Older): one per
+// Istio (revision.ClaimGroup) whose revisions declare it. Each revision's chart renders an injection webhook and
+// Service for the tag (istio-revision-tag-<name>, suffixed with the namespace outside istio-system): all of them
+// would select the same namespaces and pods (istio.io/rev=<name>), so only the first claim may install it.
+// Revisions being deleted claim nothing.
+func ValueClaims(ctx context.Context, reader client.Reader, name string, all []sailv1.IstioRevision) ([]ValueClaim, error) {
+	var claims []ValueClaim
 	for i := range all {
-		for _, t := range revision.ValueTags(&all[i], all) {
-			if t == name {
-				return &all[i]
-			}
+		if !all[i].DeletionTimestamp.IsZero() || !slices.Contains(revision.ValueTags(&all[i], all), name) {
+			continue
 		}
+		claimant, err := Claimant(ctx, reader, &all[i])
+		if err != nil {
+			return nil, fmt.Errorf("reading the Istio of IstioRevision %s to tell whose claim on tag %s is older: %w",
+				all[i].Name, name, err)
+		}
+		claims = append(claims, ValueClaim{Revision: &all[i], Claimant: claimant})
 	}
-	return nil
+	slices.SortFunc(claims, func(a, b ValueClaim) int {
+		if Older(a.Claimant, b.Claimant) {
+			return -1
+		}
+		if Older(b.Claimant, a.Claimant) {
+			return 1
+		}
+		return 0
+	})
+	return claims, nil
+}
+
+// ValueHolder returns the winning claim on the tag name through spec.values.revisionTags (the first of
+// ValueClaims), nil when no revision declares it.
+func ValueHolder(ctx context.Context, reader client.Reader, name string, all []sailv1.IstioRevision) (*ValueClaim, error) {
+	claims, err := ValueClaims(ctx, reader, name, all)
+	if err != nil || len(claims) == 0 {
+		return nil, err
+	}
+	return &claims[0], nil
+}
+
+// Older tells whether a was created before b; in the same second (timestamps have a resolution of one second)
+// the smaller name is older, then the smaller kind.
+func Older(a, b client.Object) bool {
+	ta, tb := a.GetCreationTimestamp(), b.GetCreationTimestamp()
+	if !ta.Equal(&tb) {
+		return ta.Before(&tb)
+	}
+	if a.GetName() != b.GetName() {
+		return a.GetName() < b.GetName()
+	}
+	return Describe(a) < Describe(b)
 }
 
 // Claimant returns the resource whose age the revision's claim on a tag of its values has: the Istio that
@@ -67,4 +113,13 @@ func CollisionMessage(name string, winner client.Object, tagWins bool) string {
 	return fmt.Sprintf("%s is older and declares the tag %q in spec.values.revisionTags, which selects the same "+
 		"namespaces and pods (istio.io/rev=%s); this tag's webhook is not installed. Rename the tag, or remove %q "+
 		"from the values of %s.", Describe(winner), name, name, name, Describe(winner))
+}
+
+// ValuesCollisionMessage says, for the Istio (or revision) whose spec.values.revisionTags claim on tag name is
+// newer than winner's, which claim keeps the tag and what to change.
+func ValuesCollisionMessage(name string, winner client.Object) string {
+	return fmt.Sprintf("%s is older and also declares the tag %q in spec.values.revisionTags; both would select "+
+		"the same namespaces and pods (istio.io/rev=%s), so this control plane's webhook for the tag is not "+
+		"installed. Remove %q from the spec.values.revisionTags of this resource or of %s, or rename it in one "+
+		"of them.", Describe(winner), name, name, name, Describe(winner))
 }

@@ -18,14 +18,50 @@ func declaring(name string, created time.Time, tags ...string) sailv1.IstioRevis
 		Spec: sailv1.IstioRevisionSpec{Values: &sailv1.Values{RevisionTags: tags}}}
 }
 
+func ownedBy(rev sailv1.IstioRevision, istio string) sailv1.IstioRevision {
+	yes := true
+	rev.OwnerReferences = []metav1.OwnerReference{{APIVersion: sailv1.GroupVersion.String(), Kind: sailv1.IstioKind,
+		Name: istio, Controller: &yes}}
+	return rev
+}
+
 func TestValueHolder_IsTheNewestRevisionDeclaringTheTag(t *testing.T) {
 	g := NewWithT(t)
 	now := time.Now()
 	all := []sailv1.IstioRevision{declaring("old", now, "prod"), declaring("new", now.Add(time.Minute), "prod", "qa"),
 		declaring("none", now)}
-	g.Expect(ValueHolder("prod", all).Name).To(Equal("new"))
-	g.Expect(ValueHolder("qa", all).Name).To(Equal("new"))
-	g.Expect(ValueHolder("other", all)).To(BeNil())
+	c := fake.NewClientBuilder().Build()
+	for tag, want := range map[string]string{"prod": "new", "qa": "new"} {
+		got, err := ValueHolder(context.Background(), c, tag, all)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(got.Revision.Name).To(Equal(want))
+	}
+	g.Expect(ValueHolder(context.Background(), c, "other", all)).To(BeNil())
+}
+
+func TestValueClaims_TheOlderIstioWinsOverItsRevisionsAge(t *testing.T) {
+	g := NewWithT(t)
+	s := runtime.NewScheme()
+	g.Expect(sailv1.AddToScheme(s)).To(Succeed())
+	now := time.Now().Truncate(time.Second)
+	older := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "tenant-b", CreationTimestamp: metav1.NewTime(now)}}
+	newer := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "tenant-a", CreationTimestamp: metav1.NewTime(now.Add(time.Hour))}}
+	sameSecond := &sailv1.Istio{ObjectMeta: metav1.ObjectMeta{Name: "tenant-c", CreationTimestamp: metav1.NewTime(now)}}
+	c := fake.NewClientBuilder().WithScheme(s).WithObjects(older, newer, sameSecond).Build()
+	// tenant-b upgraded (RevisionBased) after tenant-a was created: its new revision is the newest of all, its
+	// claim is still the older one.
+	all := []sailv1.IstioRevision{ownedBy(declaring("tenant-a", now.Add(time.Hour), "prod"), "tenant-a"),
+		ownedBy(declaring("tenant-b-v1", now, "prod"), "tenant-b"),
+		ownedBy(declaring("tenant-b-v2", now.Add(2*time.Hour), "prod"), "tenant-b"),
+		ownedBy(declaring("tenant-c", now, "prod"), "tenant-c")}
+	claims, err := ValueClaims(context.Background(), c, "prod", all)
+	g.Expect(err).NotTo(HaveOccurred())
+	var got []string
+	for _, cl := range claims {
+		got = append(got, Describe(cl.Claimant)+"/"+cl.Revision.Name)
+	}
+	g.Expect(got).To(Equal([]string{"Istio tenant-b/tenant-b-v2", "Istio tenant-c/tenant-c", "Istio tenant-a/tenant-a"}),
+		"oldest Istio first, a tie goes to the smaller name; within an Istio the newest revision holds the tag")
 }
 
 func TestValueClaimWins_OlderClaimWinsAndTheValuesWinATie(t *testing.T) {

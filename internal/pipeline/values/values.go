@@ -66,7 +66,8 @@ type Input struct {
 // ForRevision returns the complete values of a revision: Sail's defaults (the version's images, and the platform
 // of a platform profile as a Helm user names it, global.platform), then the chosen profile (or the platform's),
 // then the user's values (maps merge, scalars and lists replace), then the operator's overrides (revision name and
-// global.istioNamespace).
+// global.istioNamespace, and for an external istiod the settings of externalOverrides). Values that mix up the
+// two sides of an external control plane are refused (checkExternal).
 func ForRevision(in Input) (*sailv1.Values, error) {
 	profile := in.Profile
 	if profile == "" || profile == "default" {
@@ -96,6 +97,10 @@ func ForRevision(in Input) (*sailv1.Values, error) {
 		revision = ""
 	}
 	merged = Merge(merged, Map{"revision": revision, "global": Map{"istioNamespace": in.Namespace}})
+	merged, err = withExternal(merged)
+	if err != nil {
+		return nil, err
+	}
 	return FromMap(merged)
 }
 

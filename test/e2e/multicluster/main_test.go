@@ -5,11 +5,8 @@
 package multicluster
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/sail-mesh/sail/test/framework"
 )
@@ -18,41 +15,8 @@ import (
 var remote, primary *framework.Cluster
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-// run starts the two clusters, runs the tests and stops them.
-func run(m *testing.M) int {
-	var err error
-	if primary, err = startCluster(framework.ClusterOptions{Name: "sail-mc-primary", Nodes: 2}); err != nil {
-		return 1
-	}
-	defer stopCluster(primary)
-	if remote, err = startCluster(framework.ClusterOptions{Name: "sail-mc-remote", Nodes: 1,
-		ServiceCIDR: "10.1.0.0/16"}); err != nil {
-		return 1
-	}
-	defer stopCluster(remote)
-	return m.Run()
-}
-
-// startCluster starts a cluster and reports how long it took, or why it failed.
-func startCluster(opts framework.ClusterOptions) (*framework.Cluster, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	start := time.Now()
-	c, err := framework.StartClusterWith(ctx, opts)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: cannot start the local cluster (run `make tools` first): %v\n", opts.Name, err)
-		return nil, err
-	}
-	fmt.Fprintf(os.Stderr, "%s: local cluster ready in %s\n", opts.Name, time.Since(start).Round(time.Millisecond))
-	return c, nil
-}
-
-// stopCluster stops a cluster.
-func stopCluster(c *framework.Cluster) {
-	if err := c.Local.Stop(context.Background()); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: stopping the cluster: %v\n", c.Local.Name(), err)
-	}
+	os.Exit(framework.RunMainClusters(m,
+		framework.ClusterSpec{Options: framework.ClusterOptions{Name: "sail-mc-primary", Nodes: 2}, Into: &primary},
+		framework.ClusterSpec{Options: framework.ClusterOptions{Name: "sail-mc-remote", Nodes: 1,
+			ServiceCIDR: "10.1.0.0/16"}, Into: &remote}))
 }

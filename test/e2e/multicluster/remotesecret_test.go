@@ -15,29 +15,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
-	"github.com/sail-mesh/sail/internal/cli/sailctl"
 	"github.com/sail-mesh/sail/internal/mesh/remotesecret"
 	"github.com/sail-mesh/sail/internal/pipeline/versions"
 	"github.com/sail-mesh/sail/test/framework"
 )
-
-// createRemoteSecret runs sailctl create-remote-secret against the remote cluster with args and returns its exit
-// code, the Secret it printed (nil if none) and its stderr.
-func createRemoteSecret(t *testing.T, args ...string) (int, *corev1.Secret, string) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	args = append([]string{"create-remote-secret", "--kubeconfig", remote.Local.KubeconfigPath()}, args...)
-	code := sailctl.Execute(args, nil, &stdout, &stderr)
-	if stdout.Len() == 0 {
-		return code, nil, stderr.String()
-	}
-	t.Logf("sailctl %s:\n%s%s", strings.Join(args, " "), stderr.String(), stdout.String())
-	secret := &corev1.Secret{}
-	NewWithT(t).Expect(yaml.UnmarshalStrict(stdout.Bytes(), secret)).To(Succeed(), stdout.String())
-	return code, secret, stderr.String()
-}
 
 // clientFromSecret builds a clientset from the kubeconfig under key in a remote secret, as istiod does.
 func clientFromSecret(t *testing.T, secret *corev1.Secret, key string) (kubernetes.Interface, string) {
@@ -107,7 +89,7 @@ func TestCreateRemoteSecret_ReaderAuthenticatesAndRotates(t *testing.T) {
 	const sa = remotesecret.ReaderServiceAccount
 
 	const ns = "rotation" // a namespace of its own, whose reader has no RBAC until installReaderRBAC
-	code, first, stderr := createRemoteSecret(t, "--name", "cluster-b", "-n", ns)
+	code, first, stderr := remote.CreateRemoteSecret(t, "--name", "cluster-b", "-n", ns)
 	g.Expect(code).To(Equal(0), stderr)
 	g.Expect(stderr).To(ContainSubstring("may not list Services"), "warns while no RBAC grants the reader access")
 	g.Expect(first.Name).To(Equal("istio-remote-secret-cluster-b"))
@@ -134,7 +116,7 @@ func TestCreateRemoteSecret_ReaderAuthenticatesAndRotates(t *testing.T) {
 		return err
 	}, "30s").Should(Succeed(), "with the chart's istio-reader RBAC the reader lists Services")
 
-	code, second, stderr := createRemoteSecret(t, "--name", "cluster-b", "-n", ns)
+	code, second, stderr := remote.CreateRemoteSecret(t, "--name", "cluster-b", "-n", ns)
 	g.Expect(code).To(Equal(0), stderr)
 	g.Expect(stderr).NotTo(ContainSubstring("may not list Services"))
 	g.Expect(bytes.Equal(second.Data["cluster-b"], first.Data["cluster-b"])).To(BeFalse(), "a new token")
@@ -156,7 +138,7 @@ func TestCreateRemoteSecret_DNSServerName(t *testing.T) {
 	g := NewWithT(t)
 	u, err := url.Parse(remote.Config.Host)
 	g.Expect(err).NotTo(HaveOccurred())
-	code, secret, stderr := createRemoteSecret(t, "--name", "cluster-b", "-n", "dns", "--server", "localhost:"+u.Port())
+	code, secret, stderr := remote.CreateRemoteSecret(t, "--name", "cluster-b", "-n", "dns", "--server", "localhost:"+u.Port())
 	g.Expect(code).To(Equal(0), stderr)
 	cs, host := clientFromSecret(t, secret, "cluster-b")
 	g.Expect(host).To(Equal("https://localhost:" + u.Port()))
@@ -167,7 +149,7 @@ func TestCreateRemoteSecret_DNSServerName(t *testing.T) {
 // Secret istio-kubeconfig with key config, for the istiod ServiceAccount.
 func TestCreateRemoteSecret_ConfigType(t *testing.T) {
 	g := NewWithT(t)
-	code, secret, stderr := createRemoteSecret(t, "--type", "config", "--name", "cluster-b", "-n", "external-istiod")
+	code, secret, stderr := remote.CreateRemoteSecret(t, "--type", "config", "--name", "cluster-b", "-n", "external-istiod")
 	g.Expect(code).To(Equal(0), stderr)
 	g.Expect(secret.Name).To(Equal("istio-kubeconfig"))
 	g.Expect(secret.Namespace).To(Equal("external-istiod"))
@@ -179,7 +161,7 @@ func TestCreateRemoteSecret_ConfigType(t *testing.T) {
 // and may not be created; it creates nothing.
 func TestCreateRemoteSecret_MissingServiceAccount(t *testing.T) {
 	g := NewWithT(t)
-	code, secret, stderr := createRemoteSecret(t, "--name", "cluster-b", "--service-account", "nobody",
+	code, secret, stderr := remote.CreateRemoteSecret(t, "--name", "cluster-b", "--service-account", "nobody",
 		"--create-service-account=false")
 	g.Expect(code).To(Equal(1))
 	g.Expect(secret).To(BeNil())
