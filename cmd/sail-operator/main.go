@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/sail-mesh/sail/internal/memlimit"
 	"github.com/sail-mesh/sail/internal/operator"
 )
 
@@ -23,6 +24,12 @@ func main() {
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.Zap)))
 	log := ctrl.Log.WithName("setup")
+	if err := opts.Validate(); err != nil {
+		log.Error(err, "invalid options")
+		os.Exit(1)
+	}
+	limit, source := memlimit.Set(opts.MemoryLimitBytes())
+	log.Info(memlimit.Describe(limit, source))
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		log.Error(err, "no cluster to talk to: set KUBECONFIG or run in a pod")

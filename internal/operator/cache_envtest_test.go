@@ -44,7 +44,8 @@ func TestCache_KeepsOnlyWhatUsageReadsOfPodsAndNamespaces(t *testing.T) {
 	nsMeta := &metav1.PartialObjectMetadata{}
 	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 	g.Eventually(func() error { return cached.Get(ctx, client.ObjectKey{Name: "apps"}, nsMeta) }, testenv.Timeout).Should(Succeed())
-	g.Expect(nsMeta.Labels).To(Equal(map[string]string{"istio.io/rev": "r"}))
+	// Namespaces keep all their labels: an Istio's discoverySelectors may select any (revision.TrimNamespace).
+	g.Expect(nsMeta.Labels).To(Equal(map[string]string{"istio.io/rev": "r", "team": "a", "kubernetes.io/metadata.name": "apps"}))
 	g.Expect(nsMeta.Annotations).To(BeEmpty())
 	g.Expect(nsMeta.ManagedFields).To(BeEmpty())
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/sail-mesh/sail/internal/pipeline/values"
@@ -41,6 +42,9 @@ type Options struct {
 	// KubeAPIQPS and KubeAPIBurst limit the operator's requests to the API server.
 	KubeAPIQPS   float64
 	KubeAPIBurst int
+	// MemoryLimit is the Go soft memory limit when neither GOMEMLIMIT nor a container memory limit sets one, as a
+	// quantity ("0": none); see internal/memlimit.
+	MemoryLimit string
 	// RemoteUsageRecheck is how often an inactive revision kept for remote clusters is looked at again.
 	RemoteUsageRecheck time.Duration
 	// ShowVersion prints the version and exits.
@@ -62,6 +66,19 @@ func (o *Options) versionList() *versions.List {
 	return versions.Default()
 }
 
+// DefaultMemoryLimit is the default of --memory-limit: none, since a fixed limit near the live heap of a large
+// cluster would make the garbage collector run all the time (docs/performance.md#memory-limit).
+const DefaultMemoryLimit = "0"
+
+// MemoryLimitBytes returns MemoryLimit in bytes (0: none); Validate has checked it.
+func (o *Options) MemoryLimitBytes() int64 {
+	q, err := resource.ParseQuantity(o.MemoryLimit)
+	if err != nil {
+		return 0
+	}
+	return q.Value()
+}
+
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{
@@ -69,8 +86,8 @@ func NewOptions() *Options {
 		LeaderElectionID: "sail-operator.sailoperator.io",
 		LeaseDuration:    15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
 		ManageIstioCRDs: true, Platform: "auto", MaxConcurrentReconciles: 4, KubeAPIQPS: 50, KubeAPIBurst: 100,
-		RemoteUsageRecheck: time.Minute,
-		Zap:                zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder},
+		MemoryLimit: DefaultMemoryLimit, RemoteUsageRecheck: time.Minute,
+		Zap: zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder},
 	}
 }
 
@@ -91,6 +108,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles, "Parallel reconciles per controller.")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Sustained requests per second to the API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Requests allowed in a burst to the API server (an install sends about 50).")
+	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "Go soft memory limit (a quantity, e.g. 96Mi; 0 for none) "+
+		"used when neither GOMEMLIMIT nor a container memory limit sets one; in a container with a memory limit, "+
+		"the limit is 90% of it.")
 	fs.DurationVar(&o.RemoteUsageRecheck, "remote-usage-recheck", o.RemoteUsageRecheck, "How often an inactive revision that is kept because a remote cluster uses it (or cannot be read) is checked again.")
 	fs.BoolVar(&o.ShowVersion, "version", false, "Print the version, commit and supported Istio versions, then exit.")
 	o.Zap.BindFlags(fs)
@@ -105,6 +125,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxConcurrentReconciles < 1 {
 		return fmt.Errorf("--max-concurrent-reconciles must be at least 1")
+	}
+	if q, err := resource.ParseQuantity(o.MemoryLimit); err != nil || q.Sign() < 0 {
+		return fmt.Errorf("--memory-limit=%q: use a quantity such as 96Mi, or 0 for none", o.MemoryLimit)
 	}
 	if o.RemoteUsageRecheck < time.Second {
 		return fmt.Errorf("--remote-usage-recheck must be at least 1s")

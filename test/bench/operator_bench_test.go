@@ -3,7 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +37,7 @@ type opsEnv struct {
 	metrics  string
 	logDir   string
 	tail     *framework.AuditTail
+	pprof    string // the operator's pprof address, "" when it serves none
 }
 
 // BenchmarkOperatorCosts measures, against a kwok cluster with the operator as a separate process, what the
@@ -42,7 +46,9 @@ type opsEnv struct {
 // namespace, and the writes of 200 namespaces labelled for injection.
 func BenchmarkOperatorCosts(b *testing.B) {
 	ctx := context.Background()
-	env := startOpsEnv(b, ctx, "sail-bench-ops", 3)
+	pprofAddr := freeLoopbackAddr(b)
+	env := startOpsEnv(b, ctx, "sail-bench-ops", 3, "--pprof-bind-address="+pprofAddr)
+	env.pprof = pprofAddr
 	defer func() { env.op.Stop(); env.injector.Stop(); _ = env.cluster.Local.Stop(ctx) }()
 	rep := &report{name: "operator-costs"}
 	b.ResetTimer()
@@ -195,6 +201,7 @@ func benchPodChurn(b *testing.B, e *opsEnv, rep *report) {
 	_ = e.settle(b)
 	before, cpu0 := e.reconciles(b), cpuSeconds(b, e.op.PID())
 	start := time.Now()
+	profiled := e.profileCPU(b, "bench-operator-churn.cpu")
 	for i := range opsPods {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "churn", Name: fmt.Sprintf("churn-%03d", i)},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}}}
@@ -208,6 +215,7 @@ func benchPodChurn(b *testing.B, e *opsEnv, rep *report) {
 	}
 	waitPods(b, c, "churn", 0)
 	writes := e.settle(b)
+	<-profiled
 	cpu, after := cpuSeconds(b, e.op.PID())-cpu0, e.reconciles(b)
 	total, parts := 0.0, []string{}
 	for _, name := range sortedKeys(after) {
@@ -286,3 +294,32 @@ func cpuSeconds(b *testing.B, pid int) float64 {
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times (100 on every Linux platform Go supports).
 const clockTicks = 100
+
+// profileCPU, when SAIL_BENCH_CPUPROFILE is set, records a 20 s CPU profile of the operator into
+// $SAIL_BENCH_OUT/name (the profiler costs the operator some CPU, so the figures of a profiled run are a little
+// higher). The returned channel is closed when the profile is written, or at once when none is recorded.
+func (e *opsEnv) profileCPU(b *testing.B, name string) <-chan struct{} {
+	done := make(chan struct{})
+	dir := os.Getenv("SAIL_BENCH_OUT")
+	if os.Getenv("SAIL_BENCH_CPUPROFILE") == "" || e.pprof == "" || dir == "" {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		resp, err := http.Get("http://" + e.pprof + "/debug/pprof/profile?seconds=20")
+		if err != nil {
+			b.Logf("CPU profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, name), data, 0o644)
+		}
+		if err != nil {
+			b.Logf("CPU profile: %v", err)
+		}
+	}()
+	return done
+}

@@ -37,7 +37,11 @@ const (
 func BenchmarkScaleMemory(b *testing.B) {
 	ctx := context.Background()
 	pprofAddr := freeLoopbackAddr(b)
-	env := startOpsEnv(b, ctx, "sail-bench-scale", scaleNodes, "--pprof-bind-address="+pprofAddr)
+	flags := []string{"--pprof-bind-address=" + pprofAddr}
+	if limit := os.Getenv("SAIL_BENCH_MEMORY_LIMIT"); limit != "" {
+		flags = append(flags, "--memory-limit="+limit) // to measure another Go memory limit than the default
+	}
+	env := startOpsEnv(b, ctx, "sail-bench-scale", scaleNodes, flags...)
 	defer func() { env.op.Stop(); env.injector.Stop(); _ = env.cluster.Local.Stop(ctx) }()
 	c := env.cluster.Client
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-system"}}); err != nil {
@@ -79,7 +83,9 @@ func BenchmarkScaleMemory(b *testing.B) {
 		fmt.Sprintf("%d pods (%d Running) + %d ConfigMaps on %d nodes in %s", scalePods, running, scaleConfigMaps, scaleNodes, time.Since(start).Round(time.Second)))
 	hwm, rss := procStatusKiB(b, env.op.PID(), "VmHWM:"), procStatusKiB(b, env.op.PID(), "VmRSS:")
 	rep.add(b, "operator peak RSS (VmHWM)", hwm/1000, "MB", "target <= 80")
-	rep.add(b, "operator RSS at the end (VmRSS)", rss/1000, "MB", "heap profile: bench-scale-memory.heap (go tool pprof)")
+	anon, file := procStatusKiB(b, env.op.PID(), "RssAnon:"), procStatusKiB(b, env.op.PID(), "RssFile:")
+	rep.add(b, "operator RSS at the end (VmRSS)", rss/1000, "MB", fmt.Sprintf("%.1f MB anonymous (Go heap, stacks, runtime), "+
+		"%.1f MB file-backed (the binary's pages); heap profile: bench-scale-memory.heap (go tool pprof)", anon/1000, file/1000))
 	saveHeapProfile(b, pprofAddr)
 	rep.write(b)
 }

@@ -1,9 +1,10 @@
 package istio
 
 import (
+	"bytes"
+	"encoding/json"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
@@ -21,7 +22,9 @@ type writtenStatus struct {
 	// versions are the resourceVersions of the Istio that the controller's own status writes went from and to since
 	// it last saw a version it did not produce: a cache showing one of them lags behind those writes.
 	versions map[string]bool
-	status   sailv1.IstioStatus
+	// status is the JSON encoding of the status written: compared as the API server stores it, so that condition
+	// times, which it keeps to the second, compare equal to the nanosecond times computed within that second.
+	status []byte
 }
 
 // alreadyWritten reports whether status is what was last written from this very version of istio (the cache has not
@@ -30,7 +33,11 @@ func (w *writtenStatuses) alreadyWritten(istio *sailv1.Istio, status *sailv1.Ist
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	last, ok := w.byID[istio.UID]
-	return ok && last.versions[istio.ResourceVersion] && equality.Semantic.DeepEqual(&last.status, status)
+	if !ok || !last.versions[istio.ResourceVersion] {
+		return false
+	}
+	encoded, err := json.Marshal(status)
+	return err == nil && bytes.Equal(encoded, last.status)
 }
 
 // remember records that status was written from the version from of istio, which the write turned into to.
@@ -45,7 +52,11 @@ func (w *writtenStatuses) remember(istio *sailv1.Istio, from, to string, status 
 		versions = map[string]bool{}
 	}
 	versions[from], versions[to] = true, true
-	w.byID[istio.UID] = writtenStatus{versions: versions, status: *status.DeepCopy()}
+	encoded, err := json.Marshal(status)
+	if err != nil {
+		encoded = nil // matches no encoding
+	}
+	w.byID[istio.UID] = writtenStatus{versions: versions, status: encoded}
 }
 
 // maxOwnVersions bounds the resourceVersions remembered per Istio.

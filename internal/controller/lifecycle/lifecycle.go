@@ -57,6 +57,10 @@ type Lifecycle struct {
 	// written remembers the inventory last written for each resource (by name, a writtenInventory), so that a
 	// reconcile that reads the resource from a cache lagging behind that write still prunes from it.
 	written sync.Map
+	// statuses remembers the status last written for each resource and the resourceVersions that the writes of
+	// this lifecycle (status, finalizer, inventory) went from and to, so that a reconcile reading the resource from
+	// a cache lagging behind them does not write the same status again.
+	statuses writtenStatuses
 }
 
 // writtenInventory is the inventory last written to the status of the resource with UID uid.
@@ -90,9 +94,11 @@ func inventoryKey(obj client.Object) string {
 
 // patchInventory is status.PatchInventory, remembering what it wrote.
 func (l *Lifecycle) patchInventory(ctx context.Context, obj client.Object, inv *[]sailv1.InventoryEntry, entries []sailv1.InventoryEntry) error {
-	if err := status.PatchInventory(ctx, l.Client, obj, inv, entries); err != nil {
+	to, err := status.PatchInventory(ctx, l.Client, obj, inv, entries)
+	if err != nil {
 		return err
 	}
+	l.statuses.own(obj, obj.GetResourceVersion(), to)
 	l.RememberInventory(obj, entries)
 	return nil
 }
@@ -114,7 +120,12 @@ func (l *Lifecycle) EnsureFinalizer(ctx context.Context, obj client.Object) erro
 	}
 	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
 	controllerutil.AddFinalizer(obj, l.Finalizer)
-	return l.Client.Patch(ctx, obj, patch)
+	from := obj.GetResourceVersion()
+	if err := l.Client.Patch(ctx, obj, patch); err != nil {
+		return err
+	}
+	l.statuses.own(obj, from, obj.GetResourceVersion())
+	return nil
 }
 
 // Key returns the cache key of a resource's desired objects: its UID and generation, plus extra inputs that are

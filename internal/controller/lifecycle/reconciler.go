@@ -137,10 +137,9 @@ type Phase[T client.Object] func(ctx context.Context, s *Scope[T]) (ctrl.Result,
 // finalize it when it is being deleted; ensure the finalizer; run the phases (resolve, desired objects, apply and
 // prune, readiness); write the status. It is a reconcile.Reconciler.
 type Reconciler[T client.Object] struct {
-	kind    Kind[T]
-	lc      *Lifecycle
-	phases  []Phase[T]
-	written writtenStatuses
+	kind   Kind[T]
+	lc     *Lifecycle
+	phases []Phase[T]
 }
 
 // NewReconciler returns a Reconciler of kind's resources working with lc.
@@ -158,7 +157,7 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req reconcile.Request) (c
 			// Gone, also when its finalizer was removed by hand (Finalize never ran): drop what is cached for it.
 			r.lc.Forget(req.Name)
 			r.lc.ForgetInventory(req.NamespacedName)
-			r.written.forget(req.NamespacedName)
+			r.lc.statuses.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -298,14 +297,14 @@ func (r *Reconciler[T]) writeStatus(ctx context.Context, s *Scope[T]) error {
 	// The cache may not show the status written by the previous reconcile yet: the same status computed from the
 	// same version of the resource was written already.
 	encoded, from := encodeStatus(s.status.All), s.Obj.GetResourceVersion()
-	if encoded != nil && r.written.alreadyWritten(s.Obj, encoded) {
+	if encoded != nil && r.lc.statuses.alreadyWritten(s.Obj, encoded) {
 		return nil
 	}
 	if err := status.Patch(ctx, r.lc.Client, s.Obj, s.status.All, s.status.Clear...); err != nil {
 		return err
 	}
 	if encoded != nil {
-		r.written.remember(s.Obj, from, s.Obj.GetResourceVersion(), encoded)
+		r.lc.statuses.remember(s.Obj, from, s.Obj.GetResourceVersion(), encoded)
 	}
 	r.lc.RememberInventory(s.Obj, *s.status.Inventory)
 	return nil

@@ -14,7 +14,7 @@ import (
 // again (a write that changes nothing).
 type writtenStatuses struct {
 	mu  sync.Mutex
-	set map[types.NamespacedName]writtenStatus
+	set map[types.NamespacedName]*writtenStatus
 }
 
 type writtenStatus struct {
@@ -41,17 +41,32 @@ func (w *writtenStatuses) alreadyWritten(obj client.Object, status []byte) bool 
 func (w *writtenStatuses) remember(obj client.Object, from, to string, status []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.chain(obj, from, to).status = status
+}
+
+// own records a write of the reconciler's to obj other than its status (the finalizer, the inventory) that went
+// from the version from to the version to: a cache showing either lags behind the reconciler's own writes too. The
+// status last written is kept when from continues the chain of own versions.
+func (w *writtenStatuses) own(obj client.Object, from, to string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.chain(obj, from, to)
+}
+
+// chain adds from and to to obj's own versions (starting them afresh, without a status, when from is not one of
+// them) and returns the entry; w.mu must be held.
+func (w *writtenStatuses) chain(obj client.Object, from, to string) *writtenStatus {
 	if w.set == nil {
-		w.set = map[types.NamespacedName]writtenStatus{}
+		w.set = map[types.NamespacedName]*writtenStatus{}
 	}
 	key := client.ObjectKeyFromObject(obj)
 	last := w.set[key]
-	versions := last.versions
-	if last.uid != obj.GetUID() || !versions[from] || len(versions) > maxOwnVersions {
-		versions = map[string]bool{}
+	if last == nil || last.uid != obj.GetUID() || !last.versions[from] || len(last.versions) > maxOwnVersions {
+		last = &writtenStatus{uid: obj.GetUID(), versions: map[string]bool{}}
+		w.set[key] = last
 	}
-	versions[from], versions[to] = true, true
-	w.set[key] = writtenStatus{uid: obj.GetUID(), versions: versions, status: status}
+	last.versions[from], last.versions[to] = true, true
+	return last
 }
 
 // forget drops what is remembered of the resource of key (it is gone).

@@ -42,3 +42,27 @@ func TestWrittenStatuses(t *testing.T) {
 		t.Fatal("forgotten")
 	}
 }
+
+// The first reconcile of a resource adds its finalizer (1 -> 2), records its inventory (2 -> 3, not decoded into
+// the object) and writes its status from version 2 (-> 4): a cache showing any of them lags behind those writes.
+func TestWrittenStatuses_OwnWritesJoinTheChain(t *testing.T) {
+	var w writtenStatuses
+	obj := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "a", UID: "u1", ResourceVersion: "1"}}
+	st := encodeStatus(map[string]string{"state": "Healthy"})
+	w.own(obj, "1", "2")
+	w.own(obj, "2", "3")
+	at := func(rv string) *corev1.ConfigMap { o := obj.DeepCopy(); o.ResourceVersion = rv; return o }
+	if w.alreadyWritten(at("2"), st) {
+		t.Fatal("no status was written yet")
+	}
+	w.remember(at("2"), "2", "4", st)
+	for _, rv := range []string{"1", "2", "3", "4"} {
+		if !w.alreadyWritten(at(rv), st) {
+			t.Fatalf("version %s is one of the reconciler's own writes, which the status was written after", rv)
+		}
+	}
+	w.own(at("9"), "9", "10") // someone else wrote version 9
+	if w.alreadyWritten(at("10"), st) {
+		t.Fatal("after a version the reconciler did not produce, the chain and its status start afresh")
+	}
+}

@@ -141,3 +141,41 @@ func installAs(t *testing.T, env *testenv.Env, version string) {
 		}
 	}
 }
+
+// TestEnsure_ACacheBehindItsOwnApplySendsNoSecondApply installs the CRDs through a cache that has not seen them yet
+// (it never will: it watches no object, like the operator's cache in the moment after the CRDs were created) and
+// installs them again: the second installation confirms them through the API server and sends no request, while
+// a CRD deleted meanwhile is applied again.
+func TestEnsure_ACacheBehindItsOwnApplySendsNoSecondApply(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	env := testenv.Start(t)
+	scheme := runtime.NewScheme()
+	utilruntime.Must(apiextensionsv1.AddToScheme(scheme))
+	lagging, err := cache.New(env.Config, cache.Options{Scheme: scheme,
+		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{"sail.test/never": "seen"})})
+	g.Expect(err).NotTo(HaveOccurred())
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = lagging.Start(cctx) }()
+	applier := apply.NewApplier(env.Client, lagging, scheme, "sail-operator")
+	applier.UseAPIReader(env.Client)
+	inst := NewInstaller(applier, lagging, env.Client)
+
+	_, err = inst.Ensure(ctx, "v1.31.0")
+	g.Expect(err).NotTo(HaveOccurred())
+	crds := testenv.IstioCRDs(t, "v1.31.0")
+	g.Expect(applier.Stats().Applies).To(Equal(int64(len(crds))))
+
+	_, err = inst.Ensure(ctx, "v1.31.0")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(applier.Stats().Applies).To(Equal(int64(len(crds))), "the CRDs just applied are not applied again")
+
+	g.Expect(env.Client.Delete(ctx, crds[0])).To(Succeed())
+	g.Eventually(func() error {
+		return env.Client.Get(ctx, client.ObjectKeyFromObject(crds[0]), &apiextensionsv1.CustomResourceDefinition{})
+	}).Should(MatchError(ContainSubstring("not found")))
+	_, err = inst.Ensure(ctx, "v1.31.0")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(applier.Stats().Applies).To(Equal(int64(len(crds)+1)), "the deleted CRD is applied again")
+}

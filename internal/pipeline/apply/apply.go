@@ -65,6 +65,7 @@ type Owner interface {
 type Applier struct {
 	client       client.Client
 	reader       client.Reader
+	apiReader    client.Reader // nil: see UseAPIReader
 	scheme       *runtime.Scheme
 	fieldManager string
 	concurrency  int
@@ -100,6 +101,11 @@ func NewApplier(c client.Client, reader client.Reader, scheme *runtime.Scheme, f
 	return &Applier{client: c, reader: reader, scheme: scheme, fieldManager: fieldManager, concurrency: 16,
 		applied: map[string]appliedRecord{}}
 }
+
+// UseAPIReader makes the Applier confirm through r (normally the manager's API reader, which reads from the API
+// server) an object that it applied itself and that its reader shows missing or at another applied hash: a cache
+// that has not seen that apply yet would otherwise cause a second apply that changes nothing.
+func (a *Applier) UseAPIReader(r client.Reader) { a.apiReader = r }
 
 // Stats returns a snapshot of the request counters.
 func (a *Applier) Stats() Stats {
@@ -191,11 +197,10 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) (A
 	}
 
 	id := objectid.ID(u)
-	live, err := a.getLive(ctx, u)
-	if err != nil && !apierrors.IsNotFound(err) {
+	live, exists, err := a.live(ctx, u, id, hash)
+	if err != nil {
 		return "", err
 	}
-	exists := err == nil
 	if exists && a.unchanged(ctx, u, id, hash, live) {
 		a.count(func(s *Stats) { s.Skipped++ })
 		return Unchanged, nil
@@ -217,10 +222,34 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) (A
 	return Created, nil
 }
 
-// getLive reads the live object through the reader, as a typed object when the scheme knows the kind (so the
+// live reads the live copy of u through the reader, and through the API reader when the reader lags behind the
+// Applier's own last apply of u at this hash (it shows no object, or another hash). exists is false when there is
+// no live copy.
+func (a *Applier) live(ctx context.Context, u *unstructured.Unstructured, id, hash string) (client.Object, bool, error) {
+	live, err := a.getLive(ctx, a.reader, u)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, false, err
+	}
+	if (err == nil && live.GetAnnotations()[AnnotationAppliedHash] == hash) || a.apiReader == nil {
+		return live, err == nil, nil
+	}
+	a.mu.Lock()
+	rec, ok := a.applied[id]
+	a.mu.Unlock()
+	if !ok || rec.hash != hash {
+		return live, err == nil, nil
+	}
+	live, err = a.getLive(ctx, a.apiReader, u)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, false, err
+	}
+	return live, err == nil, nil
+}
+
+// getLive reads the live object through reader, as a typed object when the scheme knows the kind (so the
 // cache shares the informers the controllers already run). CRDs are read as metadata only: their schemas are
 // large and only metadata is compared.
-func (a *Applier) getLive(ctx context.Context, u *unstructured.Unstructured) (client.Object, error) {
+func (a *Applier) getLive(ctx context.Context, reader client.Reader, u *unstructured.Unstructured) (client.Object, error) {
 	var obj client.Object
 	if u.GetKind() == "CustomResourceDefinition" {
 		pom := &metav1.PartialObjectMetadata{}
@@ -233,7 +262,7 @@ func (a *Applier) getLive(ctx context.Context, u *unstructured.Unstructured) (cl
 		l.SetGroupVersionKind(u.GroupVersionKind())
 		obj = l
 	}
-	if err := a.reader.Get(ctx, client.ObjectKeyFromObject(u), obj); err != nil {
+	if err := reader.Get(ctx, client.ObjectKeyFromObject(u), obj); err != nil {
 		return nil, err
 	}
 	return obj, nil

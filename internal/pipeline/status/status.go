@@ -119,15 +119,17 @@ func Patch(ctx context.Context, c client.Client, obj client.Object, status any, 
 
 // PatchInventory records an applied-objects inventory in the object's status.inventory right away (before the
 // objects are created, so a crash in between cannot leak them) and sets *inv. The API server's answer is not
-// decoded into obj, so status fields the caller has changed in memory and writes later are kept.
-func PatchInventory(ctx context.Context, c client.Client, obj client.Object, inv *[]sailv1.InventoryEntry, entries []sailv1.InventoryEntry) error {
+// decoded into obj, so status fields the caller has changed in memory and writes later are kept; the
+// resourceVersion it left the object at is returned.
+func PatchInventory(ctx context.Context, c client.Client, obj client.Object, inv *[]sailv1.InventoryEntry, entries []sailv1.InventoryEntry) (string, error) {
 	body, err := json.Marshal(map[string]any{"status": map[string]any{"inventory": entries}})
 	if err != nil {
-		return err
+		return "", err
 	}
-	if err := c.Status().Patch(ctx, obj.DeepCopyObject().(client.Object), client.RawPatch(types.MergePatchType, body)); err != nil {
-		return err
+	written := obj.DeepCopyObject().(client.Object)
+	if err := c.Status().Patch(ctx, written, client.RawPatch(types.MergePatchType, body)); err != nil {
+		return "", err
 	}
 	*inv = entries
-	return nil
+	return written.GetResourceVersion(), nil
 }
