@@ -34,8 +34,9 @@ current-context: gone
 
 // TestIstio_InactiveRevisionKeptForRemoteClusters upgrades a RevisionBased Istio whose namespace holds a remote
 // secret for a second API server (a remote cluster, as in a primary-remote mesh). The old revision, unused here,
-// is kept while a namespace of the remote cluster selects it, then while another remote cluster cannot be read,
-// and RevisionsMaintained says why; it is pruned once every remote cluster answers that nothing uses it.
+// is kept while a namespace of the remote cluster selects it, then while a pod there runs it, then while another
+// remote cluster cannot be read, and RevisionsMaintained says why; it is pruned once every remote cluster answers
+// that nothing uses it.
 func TestIstio_InactiveRevisionKeptForRemoteClusters(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -70,13 +71,22 @@ func TestIstio_InactiveRevisionKeptForRemoteClusters(t *testing.T) {
 		return string(got.Status) + "/" + got.Reason + ": " + got.Message
 	}
 	g.Eventually(maintained, timeout).Should(And(HavePrefix("True/"+sailv1.ReasonKeptForRemoteClusters),
-		ContainSubstring("IstioRevision mesh-v1-30-0: remote cluster west uses it (namespace shop has istio.io/rev=mesh-v1-30-0)")))
+		ContainSubstring("IstioRevision mesh-v1-30-0: remote cluster west uses it (namespace shop selects mesh-v1-30-0)")))
 	oldRev := func() error { return c.Get(ctx, client.ObjectKey{Name: "mesh-v1-30-0"}, &sailv1.IstioRevision{}) }
 	g.Consistently(oldRev, 3*time.Second, 250*time.Millisecond).Should(Succeed(), "used in the remote cluster")
 
+	// The namespace moves on, a pod injected by the old revision still runs there.
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web",
+		Annotations: map[string]string{"istio.io/rev": "mesh-v1-30-0"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "web"}}}}
+	g.Expect(remote.Client.Create(ctx, pod)).To(Succeed())
+	patchLabels(g, remote.Client, shop, map[string]string{"istio.io/rev": "mesh-v1-31-0"})
+	g.Eventually(maintained, timeout).Should(ContainSubstring("remote cluster west uses it (pod shop/web runs mesh-v1-30-0)"))
+	g.Consistently(oldRev, 2*time.Second, 250*time.Millisecond).Should(Succeed(), "a remote pod runs it")
+
 	// A second remote cluster that does not answer: its usage is unknown, so the revision stays.
 	g.Expect(c.Create(ctx, remoteSecret("istio-remote-secret-gone", map[string][]byte{"gone": unreachableKubeconfig}))).To(Succeed())
-	patchLabels(g, remote.Client, shop, map[string]string{"istio.io/rev": "mesh-v1-31-0"})
+	g.Expect(remote.Client.Delete(ctx, pod, client.GracePeriodSeconds(0))).To(Succeed())
 	g.Eventually(maintained, timeout).Should(And(ContainSubstring("its use in remote cluster gone is unknown"),
 		Not(ContainSubstring("cluster west"))))
 	g.Consistently(oldRev, 3*time.Second, 250*time.Millisecond).Should(Succeed(), "usage unknown means keep")

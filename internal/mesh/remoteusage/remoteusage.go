@@ -16,14 +16,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sail-mesh/sail/internal/mesh/revision"
 )
 
 // LabelMultiCluster marks the remote secrets istiod reads in its namespace.
 const LabelMultiCluster = "istio/multiCluster"
-
-// LabelRev is the label by which namespaces and pods select a revision or a tag (and which injection writes on
-// every pod it injects, with the revision's name).
-const LabelRev = "istio.io/rev"
 
 // DefaultTimeout bounds the reads of one remote cluster.
 const DefaultTimeout = 5 * time.Second
@@ -94,26 +92,62 @@ func (c *Checker) clusterReason(ctx context.Context, cluster, secret string, kub
 	return ""
 }
 
-// FirstUse returns one namespace or pod of a cluster that selects one of names with the istio.io/rev label, or
-// "" when none does.
+// FirstUse returns one namespace or pod of a cluster that selects one of names (a revision or a tag), read as
+// Sail reads its own cluster's usage (revision.NamespaceRevision, revision.PodRevision: the istio.io/rev label or
+// istio-injection=enabled for the tag default on namespaces, the istio.io/rev annotation injection writes on
+// pods), or "" when none does. Both lists are read in pages.
 func FirstUse(ctx context.Context, c client.Reader, names []string) (string, error) {
-	for _, name := range names {
-		nss := &corev1.NamespaceList{}
-		if err := c.List(ctx, nss, client.MatchingLabels{LabelRev: name}, client.Limit(1)); err != nil {
-			return "", fmt.Errorf("listing its namespaces: %w", err)
-		}
-		if len(nss.Items) > 0 {
-			return fmt.Sprintf("namespace %s has %s=%s", nss.Items[0].Name, LabelRev, name), nil
-		}
-		pods := &corev1.PodList{}
-		if err := c.List(ctx, pods, client.MatchingLabels{LabelRev: name}, client.Limit(1)); err != nil {
-			return "", fmt.Errorf("listing its pods: %w", err)
-		}
-		if len(pods.Items) > 0 {
-			return fmt.Sprintf("pod %s/%s has %s=%s", pods.Items[0].Namespace, pods.Items[0].Name, LabelRev, name), nil
-		}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
 	}
-	return "", nil
+	found := ""
+	err := eachPage(ctx, c, &corev1.NamespaceList{}, func(list client.ObjectList) bool {
+		for _, ns := range list.(*corev1.NamespaceList).Items {
+			if rev := revision.NamespaceRevision(ns.Labels); want[rev] {
+				found = fmt.Sprintf("namespace %s selects %s", ns.Name, rev)
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil || found != "" {
+		return found, wrap("listing its namespaces", err)
+	}
+	err = eachPage(ctx, c, &corev1.PodList{}, func(list client.ObjectList) bool {
+		for i, pod := range list.(*corev1.PodList).Items {
+			if rev := revision.PodRevision(&list.(*corev1.PodList).Items[i]); want[rev] {
+				found = fmt.Sprintf("pod %s/%s runs %s", pod.Namespace, pod.Name, rev)
+				return false
+			}
+		}
+		return true
+	})
+	return found, wrap("listing its pods", err)
+}
+
+// pageSize bounds the objects of one list request to a remote cluster.
+const pageSize = 500
+
+// eachPage lists every object of list's kind page by page, until visit returns false.
+func eachPage(ctx context.Context, c client.Reader, list client.ObjectList, visit func(client.ObjectList) bool) error {
+	opts := []client.ListOption{client.Limit(pageSize)}
+	for {
+		if err := c.List(ctx, list, opts...); err != nil {
+			return err
+		}
+		if !visit(list) || list.GetContinue() == "" {
+			return nil
+		}
+		opts = []client.ListOption{client.Limit(pageSize), client.Continue(list.GetContinue())}
+	}
+}
+
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // ConnectKubeconfig returns an uncached client of the cluster a kubeconfig describes.

@@ -84,7 +84,7 @@ func TestPrimaryRemote_RealIstiodInjectsRemotePods(t *testing.T) {
 	step("pod injected")
 	// The primary's operator would keep its revision for this pod (remoteusage, read through the remote secret).
 	keep := (&remoteusage.Checker{Secrets: primary.Client}).KeepReason(ctx, "istio-system", "default")
-	g.Expect(keep).To(Equal("remote cluster cluster-remote uses it (pod sample/by-ip has istio.io/rev=default)"))
+	g.Expect(keep).To(Equal("remote cluster cluster-remote uses it (namespace sample selects default)"))
 
 	switchToDNSName(t, primaryIP)
 	checkInjectedForRemote(t, createPod(t, "by-dns-name"))
