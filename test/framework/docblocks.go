@@ -22,6 +22,9 @@ type DocBlock struct {
 	File string
 	// Run says the block is commands to run: Lang sh without norun.
 	Run bool
+	// Invalid marks a resource shown to be refused (info string word "invalid"): the docs test expects the CRD
+	// schemas to refuse it.
+	Invalid bool
 	// Text is the block's content.
 	Text string
 }
@@ -67,6 +70,8 @@ func openBlock(line int, info string) *DocBlock {
 			b.File = strings.TrimPrefix(w, "file=")
 		case w == "norun":
 			norun = true
+		case w == "invalid":
+			b.Invalid = true
 		}
 	}
 	b.Run = b.Lang == "sh" && !norun && b.File == ""

@@ -1,13 +1,18 @@
 package framework
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
+	"sigs.k8s.io/yaml"
 
+	"github.com/sail-mesh/sail/internal/cli/ossm2"
 	"github.com/sail-mesh/sail/internal/devtools/testenv"
 )
 
@@ -53,4 +58,69 @@ func TestDocPages_EveryPageWithCommandsIsListed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDocResources_AreAdmittedByTheCRDs checks every Sail resource that the docs and the README show in a
+// ```yaml block, and every sample manifest under config/samples, against Sail's CRD schemas (unknown fields, wrong
+// types and values), as `sailctl render` admits its input: a user who copies one gets no error from the API
+// server. Blocks marked `invalid` show a refusal and must be refused.
+func TestDocResources_AreAdmittedByTheCRDs(t *testing.T) {
+	g := NewWithT(t)
+	schemas, err := ossm2.LoadSchemas(ossm2.OfflineOptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	sources := map[string]string{}
+	invalid := map[string]bool{}
+	pages, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "docs", "*.md"))
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, path := range append(pages, filepath.Join(testenv.RepoRoot(), "README.md")) {
+		data, err := os.ReadFile(path)
+		g.Expect(err).NotTo(HaveOccurred())
+		blocks, err := ParseDocBlocks(string(data))
+		g.Expect(err).NotTo(HaveOccurred(), path)
+		for _, b := range blocks {
+			if b.Lang == "yaml" {
+				where := fmt.Sprintf("%s:%d", filepath.Base(path), b.Line)
+				sources[where], invalid[where] = b.Text, b.Invalid
+			}
+		}
+	}
+	g.Expect(filepath.WalkDir(filepath.Join(testenv.RepoRoot(), "config", "samples"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".yaml") {
+			data, readErr := os.ReadFile(path)
+			sources[strings.TrimPrefix(path, testenv.RepoRoot()+"/")] = string(data)
+			return readErr
+		}
+		return err
+	})).To(Succeed())
+	checked := 0
+	for where, text := range sources {
+		checked += admitSailResources(t, schemas, where, text, invalid[where])
+	}
+	g.Expect(checked).To(BeNumerically(">", 20), "Sail resources found in the docs and samples")
+}
+
+// admitSailResources checks the sailoperator.io documents of text (refused, when the block is marked invalid) and
+// returns how many there were. Documents that are not YAML objects (fragments of values shown in the docs) are
+// skipped.
+func admitSailResources(t *testing.T, schemas *ossm2.SchemaSet, where, text string, wantRefused bool) int {
+	n := 0
+	for i, doc := range strings.Split(text, "\n---") {
+		obj := map[string]any{}
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			continue
+		}
+		if api, _ := obj["apiVersion"].(string); !strings.HasPrefix(api, "sailoperator.io/") {
+			continue
+		}
+		n++
+		_, problems, known := schemas.Admit(obj)
+		switch {
+		case wantRefused && known && len(problems) == 0:
+			t.Errorf("%s document %d (%v %v) is marked invalid but the CRDs admit it", where, i+1, obj["kind"], obj["metadata"])
+		case !wantRefused && (!known || len(problems) > 0):
+			t.Errorf("%s document %d (%v %v): known kind %v, problems: %v (mark the block `invalid` if it shows a "+
+				"refusal)", where, i+1, obj["kind"], obj["metadata"], known, problems)
+		}
+	}
+	return n
 }
