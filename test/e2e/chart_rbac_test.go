@@ -60,14 +60,16 @@ func TestChartRBAC_OperatorWithTheChartsIdentity(t *testing.T) {
 	kubeconfig, err := cluster.ServiceAccountKubeconfig(ctx, logDir, ns, sa, time.Hour)
 	g.Expect(err).NotTo(HaveOccurred())
 
-	// The API server enforces RBAC: the ServiceAccount reads Istios but not Secrets.
+	// The API server enforces RBAC: the ServiceAccount reads Istios, and may read Secrets (remote secrets, when
+	// an inactive revision is due for deletion) but never write them.
 	saConfig, err := framework.RESTConfigFromKubeconfig(kubeconfig)
 	g.Expect(err).NotTo(HaveOccurred())
 	saClient, err := client.New(saConfig, client.Options{Scheme: operator.NewScheme()})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Eventually(func() error { return saClient.List(ctx, &sailv1.IstioList{}) }, 10*time.Second).Should(Succeed())
-	err = saClient.List(ctx, &corev1.SecretList{}, client.InNamespace("kube-system"))
-	g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "listing secrets as the operator: %v", err)
+	g.Expect(saClient.List(ctx, &corev1.SecretList{}, client.InNamespace("kube-system"))).To(Succeed())
+	err = saClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "sail-rbac-probe"}})
+	g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "creating a Secret as the operator: %v", err)
 
 	op, err := cluster.StartOperatorAs(kubeconfig, logDir, "operator-rbac", "--leader-elect",
 		"--leader-election-namespace="+ns, "--leader-election-id=sail-rbac-e2e")
