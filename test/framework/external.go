@@ -41,21 +41,16 @@ type ExternalIstiod struct {
 // the cluster it runs in. It waits until istiod is ready; its log is shown if the test fails.
 func (c *Cluster) StartExternalIstiodT(t *testing.T, opts ExternalIstiodOptions) *ExternalIstiod {
 	t.Helper()
-	g := NewWithT(t)
-	ctx := context.Background()
-	g.Eventually(func() error { return c.IstiodInstalled(ctx, opts.Namespace, opts.Revision) },
-		MultiClusterWait).Should(Succeed())
-	if opts.Dir == "" {
-		opts.Dir = t.TempDir()
-	}
-	in, err := c.startExternalIstiod(ctx, opts)
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(in.Stop)
-	t.Cleanup(func() { in.DumpLogOnFailure(t) })
-	readyCtx, cancel := context.WithTimeout(ctx, MultiClusterWait)
-	defer cancel()
-	g.Expect(in.WaitReady(readyCtx)).To(Succeed())
-	return in
+	var ext *ExternalIstiod
+	c.superviseIstiodT(t, &opts.IstiodOptions, func(ctx context.Context) (*Istiod, error) {
+		var err error
+		ext, err = c.startExternalIstiod(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		return ext.Istiod, nil
+	})
+	return ext
 }
 
 // startExternalIstiod lays out the pod's files from this cluster, takes the kubeconfig at the pod's KUBECONFIG
@@ -86,12 +81,8 @@ func (c *Cluster) startExternalIstiod(ctx context.Context, opts ExternalIstiodOp
 	if err := os.WriteFile(debugToken, []byte(token), 0o600); err != nil {
 		return nil, err
 	}
-	ip := opts.Address
-	args := append(append([]string{}, container.Args...), "--kubeconfig="+kubeconfig, "--httpsAddr="+ip+":15017",
-		"--httpAddr="+ip+":8080", "--grpcAddr="+ip+":15010", "--secureGRPCAddr="+ip+":15012",
-		"--monitoringAddr="+ip+":15014")
-	in := &Istiod{IP: ip, Dir: opts.Dir, LogPath: filepath.Join(opts.Dir, "istiod.log"), done: make(chan struct{})}
-	return &ExternalIstiod{Istiod: in, DebugTokenPath: debugToken}, in.start(bin, args, podEnv(pod, container, opts.Namespace))
+	in, err := launch(bin, opts.IstiodOptions, pod, container, kubeconfig, opts.Address, "15017")
+	return &ExternalIstiod{Istiod: in, DebugTokenPath: debugToken}, err
 }
 
 // mountedKubeconfig returns the file, in the pod's working directory, that the container's KUBECONFIG names, or

@@ -81,8 +81,13 @@ func (c *Cluster) StartIstiod(ctx context.Context, opts IstiodOptions) (*Istiod,
 	if err != nil {
 		return nil, err
 	}
-	container := discoveryContainer(pod)
-	args := append(append([]string{}, container.Args...), "--kubeconfig="+kubeconfig, "--httpsAddr="+ip+":443",
+	return launch(bin, opts, pod, discoveryContainer(pod), kubeconfig, ip, "443")
+}
+
+// launch runs pilot-discovery as the container of pod would run, with kubeconfig as its client configuration,
+// serving on ip (HTTPS, the webhooks, on httpsPort).
+func launch(bin string, opts IstiodOptions, pod *corev1.Pod, container *corev1.Container, kubeconfig, ip, httpsPort string) (*Istiod, error) {
+	args := append(append([]string{}, container.Args...), "--kubeconfig="+kubeconfig, "--httpsAddr="+ip+":"+httpsPort,
 		"--httpAddr="+ip+":8080", "--grpcAddr="+ip+":15010", "--secureGRPCAddr="+ip+":15012",
 		"--monitoringAddr="+ip+":15014")
 	in := &Istiod{IP: ip, Dir: opts.Dir, LogPath: filepath.Join(opts.Dir, "istiod.log"), done: make(chan struct{})}

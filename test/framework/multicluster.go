@@ -178,6 +178,14 @@ func (c *Cluster) ApplySecret(t *testing.T, s *corev1.Secret) {
 // ready; its log is shown if the test fails.
 func (c *Cluster) StartIstiodT(t *testing.T, opts IstiodOptions) *Istiod {
 	t.Helper()
+	return c.superviseIstiodT(t, &opts, func(ctx context.Context) (*Istiod, error) { return c.StartIstiod(ctx, opts) })
+}
+
+// superviseIstiodT waits until the revision of opts is installed, starts its istiod with start (in a fresh
+// directory unless opts.Dir names one), stops it when the test ends, shows its log if the test fails, and waits
+// until it is ready.
+func (c *Cluster) superviseIstiodT(t *testing.T, opts *IstiodOptions, start func(context.Context) (*Istiod, error)) *Istiod {
+	t.Helper()
 	g := NewWithT(t)
 	ctx := context.Background()
 	g.Eventually(func() error { return c.IstiodInstalled(ctx, opts.Namespace, opts.Revision) },
@@ -185,7 +193,7 @@ func (c *Cluster) StartIstiodT(t *testing.T, opts IstiodOptions) *Istiod {
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
 	}
-	in, err := c.StartIstiod(ctx, opts)
+	in, err := start(ctx)
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(in.Stop)
 	t.Cleanup(func() { in.DumpLogOnFailure(t) })
