@@ -43,9 +43,20 @@ func newTail(t *testing.T) *framework.AuditTail {
 // settle waits until the operator has sent no write for quietFor and returns the writes it sent meanwhile.
 func settle(t *testing.T, tail *framework.AuditTail) []framework.AuditWrite {
 	t.Helper()
+	return settleFor(t, tail, quietFor)
+}
+
+// afterOutageQuietFor is how long the operator must send no write to count as settled after the API server was
+// down: client-go's event sink retries an event write that failed 10-12.5 s later (tools/events attemptRecording),
+// so an event of the outage can still arrive that late, once.
+const afterOutageQuietFor = 13 * time.Second
+
+// settleFor waits until the operator has sent no write for quiet, and returns the writes it sent until then.
+func settleFor(t *testing.T, tail *framework.AuditTail, quiet time.Duration) []framework.AuditWrite {
+	t.Helper()
 	var all []framework.AuditWrite
 	last, deadline := time.Now(), time.Now().Add(waitFor)
-	for time.Since(last) < quietFor {
+	for time.Since(last) < quiet {
 		if time.Now().After(deadline) {
 			t.Fatalf("the operator did not stop writing within %s; its last writes: %s", waitFor, describe(lastWrites(all)))
 		}

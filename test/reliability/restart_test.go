@@ -14,7 +14,8 @@ import (
 
 // TestControlPlaneRestart_OperatorConverges upgrades an InPlace Istio and restarts the API server and etcd right
 // after the operator's first write of the upgrade, mid-reconcile: the same operator process (never restarted)
-// must finish the upgrade, leave the live objects as the inventories say, and then settle to zero writes.
+// must finish the upgrade, leave the live objects as the inventories say, and then settle to zero writes (once the
+// event sink's retries of the outage are over).
 func TestControlPlaneRestart_OperatorConverges(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -48,7 +49,7 @@ func TestControlPlaneRestart_OperatorConverges(t *testing.T) {
 		g.Expect(cluster.CheckInventory(ctx)).To(Succeed())
 	}, waitFor, time.Second).Should(Succeed())
 	converged := time.Since(start)
-	recovery := settle(t, tail)
+	recovery := settleFor(t, tail, afterOutageQuietFor)
 	g.Expect(op.Running()).To(BeTrue(), "the operator never exited")
 	time.Sleep(10 * time.Second)
 	after, err := tail.Next()
