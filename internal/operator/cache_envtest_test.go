@@ -12,11 +12,13 @@ import (
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
 	"github.com/sail-mesh/sail/internal/devtools/testenv"
+	"github.com/sail-mesh/sail/internal/mesh/revision"
 	"github.com/sail-mesh/sail/internal/pipeline/apply"
 )
 
 // TestCache_KeepsOnlyWhatUsageReadsOfPodsAndNamespaces checks, through the running operator's cache, that a pod
-// and a namespace are cached with only the labels, annotations, owner and phase that usage tracking reads.
+// and a namespace are cached with only the labels, annotations and owner that usage tracking reads, and that a
+// completed pod is not cached at all.
 func TestCache_KeepsOnlyWhatUsageReadsOfPodsAndNamespaces(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -33,13 +35,18 @@ func TestCache_KeepsOnlyWhatUsageReadsOfPodsAndNamespaces(t *testing.T) {
 	g.Expect(c.Create(ctx, pod)).To(Succeed())
 
 	cached := op.Manager.GetClient()
-	got := &corev1.Pod{}
+	got := revision.PodMetadata()
 	g.Eventually(func() error { return cached.Get(ctx, client.ObjectKeyFromObject(pod), got) }, testenv.Timeout).Should(Succeed())
 	g.Expect(got.Labels).To(Equal(map[string]string{"istio.io/rev": "r", "sidecar.istio.io/inject": "true"}))
 	g.Expect(got.Annotations).To(Equal(map[string]string{"istio.io/rev": "r"}))
 	g.Expect(got.ManagedFields).To(BeEmpty())
-	g.Expect(got.Spec).To(Equal(corev1.PodSpec{}), "no spec is cached")
-	g.Expect(got.Status).To(Equal(corev1.PodStatus{Phase: corev1.PodPending}), "only the phase of the status")
+
+	// A pod that has completed uses no revision: it leaves the cache (revision.RunningPods).
+	pod.Status.Phase = corev1.PodSucceeded
+	g.Expect(c.Status().Update(ctx, pod)).To(Succeed())
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(cached.Get(ctx, client.ObjectKeyFromObject(pod), revision.PodMetadata()))
+	}, testenv.Timeout).Should(BeTrue(), "a completed pod is not cached")
 
 	nsMeta := &metav1.PartialObjectMetadata{}
 	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -67,10 +68,11 @@ func CacheOptions() cache.Options {
 			&sailv1.IstioRevisionTag{}: {Label: labels.Everything()},
 			&sailv1.IstioCNI{}:         {Label: labels.Everything()},
 			&sailv1.ZTunnel{}:          {Label: labels.Everything()},
-			// Every namespace and pod, trimmed to what revision usage and workload migration read
-			// (internal/mesh/revision: a few labels, annotations and the phase).
-			nsMeta:        {Label: labels.Everything(), Transform: revision.TrimNamespace},
-			&corev1.Pod{}: {Label: labels.Everything(), Transform: revision.TrimPod},
+			// Every namespace and every pod that has not completed, as metadata trimmed to what revision usage
+			// and workload migration read (internal/mesh/revision: a few labels, annotations, the owner).
+			nsMeta: {Label: labels.Everything(), Transform: revision.TrimNamespace},
+			revision.PodMetadata(): {Label: labels.Everything(), Field: fields.ParseSelectorOrDie(revision.RunningPods),
+				Transform: revision.TrimPod},
 		},
 	}
 }
@@ -212,7 +214,7 @@ func (w *wiring) indexUsage() error {
 	if err != nil {
 		return err
 	}
-	return indexer.IndexField(context.Background(), &corev1.Pod{}, revision.IndexPodRevision, revision.IndexPod)
+	return indexer.IndexField(context.Background(), revision.PodMetadata(), revision.IndexPodRevision, revision.IndexPod)
 }
 
 // addPreload loads the newest version's charts in the background, so the first install does not wait for it.

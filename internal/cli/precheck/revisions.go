@@ -170,7 +170,7 @@ func podsOn(ctx context.Context, c client.Client, revs []string, relabelTo strin
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, workloads.Pod{Pod: pod, NamespaceLabels: relabelled(ns.Labels, wanted, relabelTo, resolve), Owner: owner})
+		out = append(out, workloads.Pod{PartialObjectMetadata: &metav1.PartialObjectMetadata{TypeMeta: pod.TypeMeta, ObjectMeta: pod.ObjectMeta}, NamespaceLabels: relabelled(ns.Labels, wanted, relabelTo, resolve), Owner: owner})
 	}
 	return out, nil
 }

@@ -61,11 +61,8 @@ func WatchUsage(b *builder.Builder, resolve ...Resolve) *builder.Builder {
 	b = b.WatchesMetadata(NamespaceMetadata(), EnqueueOnUsageFlip(func(o client.Object) string {
 		return revision.NamespaceRevision(o.GetLabels())
 	}, resolve...))
-	return b.Watches(&corev1.Pod{}, EnqueueOnUsageFlip(func(o client.Object) string {
-		if pod, ok := o.(*corev1.Pod); ok {
-			return revision.PodRevision(pod)
-		}
-		return ""
+	return b.WatchesMetadata(revision.PodMetadata(), EnqueueOnUsageFlip(func(o client.Object) string {
+		return revision.RevisionOfPod(o)
 	}, resolve...))
 }
 

@@ -19,22 +19,34 @@ var (
 // topology.istio.io/network).
 const LabelTopologyNetwork = "topology.istio.io/network"
 
-// TrimPod is the cache transform of pods: it keeps the name, namespace, UID, resource version, deletion
-// timestamp, the kept labels and annotations, the controller owner reference and the phase.
+// TrimPod is the cache transform of pods (metadata only: the cache lists and watches pods as
+// PartialObjectMetadata, and only those not yet Succeeded or Failed, see PodMetadata): it keeps the name,
+// namespace, UID, resource version, deletion timestamp, the kept labels and annotations and the controller owner
+// reference.
 func TrimPod(obj any) (any, error) {
-	pod, ok := obj.(*corev1.Pod)
+	pod, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
 		return obj, nil
 	}
-	return &corev1.Pod{
+	return &metav1.PartialObjectMetadata{
 		TypeMeta: pod.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID,
 			ResourceVersion: pod.ResourceVersion, DeletionTimestamp: pod.DeletionTimestamp,
 			Labels: keep(pod.Labels, KeptPodLabels), Annotations: keep(pod.Annotations, KeptPodAnnotations),
 			OwnerReferences: controllerRef(pod.OwnerReferences)},
-		Status: corev1.PodStatus{Phase: pod.Status.Phase},
 	}, nil
 }
+
+// PodMetadata returns an empty metadata-only pod, the type under which the operator's cache keeps pods.
+func PodMetadata() *metav1.PartialObjectMetadata {
+	pod := &metav1.PartialObjectMetadata{}
+	pod.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
+	return pod
+}
+
+// RunningPods is the field selector of the pods the operator's cache keeps: a pod that has completed uses no
+// revision, and the API server reports it deleted from the watch when it completes.
+const RunningPods = "status.phase!=Succeeded,status.phase!=Failed"
 
 // TrimNamespace is the cache transform of namespaces (metadata only): it keeps the name, UID, resource version,
 // deletion timestamp and all labels (besides the revision labels NamespaceRevision and workload migration read,

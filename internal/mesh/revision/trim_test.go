@@ -12,7 +12,7 @@ import (
 func TestTrimPod_KeepsOnlyWhatUsageNeeds(t *testing.T) {
 	g := NewWithT(t)
 	now := metav1.Now()
-	in := &corev1.Pod{
+	full := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "n", UID: "u", ResourceVersion: "7", DeletionTimestamp: &now,
 			Labels: map[string]string{"app": "big", "pod-template-hash": "x", "istio.io/rev": "r", "sidecar.istio.io/inject": "true",
 				"gateway.istio.io/managed": "istio.io-mesh-controller", "sailoperator.io/workload-migration": "disabled"},
@@ -22,23 +22,26 @@ func TestTrimPod_KeepsOnlyWhatUsageNeeds(t *testing.T) {
 			Finalizers:    []string{"f"},
 			OwnerReferences: []metav1.OwnerReference{{Kind: "Other", Name: "o"},
 				{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", UID: "rsu", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
-		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1"},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning},
 	}
+	in := PodMetadata()
+	in.ObjectMeta = *full.ObjectMeta.DeepCopy()
 	out, err := TrimPod(in)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(out).To(Equal(&corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "n", UID: "u", ResourceVersion: "7", DeletionTimestamp: &now,
-			Labels: map[string]string{"istio.io/rev": "r", "sidecar.istio.io/inject": "true",
-				"gateway.istio.io/managed": "istio.io-mesh-controller", "sailoperator.io/workload-migration": "disabled"},
-			Annotations:     map[string]string{"istio.io/rev": "r", "sidecar.istio.io/inject": "false"},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", UID: "rsu", Controller: ptr.To(true)}}},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning},
-	}), "only what PodRevision and workload planning read is kept")
-	g.Expect(PodRevision(out.(*corev1.Pod))).To(Equal(PodRevision(in)), "trimming does not change the revision a pod uses")
+	want := PodMetadata()
+	want.ObjectMeta = metav1.ObjectMeta{Name: "p", Namespace: "n", UID: "u", ResourceVersion: "7", DeletionTimestamp: &now,
+		Labels: map[string]string{"istio.io/rev": "r", "sidecar.istio.io/inject": "true",
+			"gateway.istio.io/managed": "istio.io-mesh-controller", "sailoperator.io/workload-migration": "disabled"},
+		Annotations:     map[string]string{"istio.io/rev": "r", "sidecar.istio.io/inject": "false"},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", UID: "rsu", Controller: ptr.To(true)}}}
+	g.Expect(out).To(Equal(want), "only what RevisionOfPod and workload planning read is kept")
+	g.Expect(RevisionOfPod(out.(*metav1.PartialObjectMetadata))).To(Equal(PodRevision(full)),
+		"trimming does not change the revision a pod uses")
 
-	bare, _ := TrimPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"app": "x"}}})
-	g.Expect(bare.(*corev1.Pod).Labels).To(BeNil(), "a pod with nothing to keep keeps no map")
+	bare := PodMetadata()
+	bare.ObjectMeta = metav1.ObjectMeta{Name: "p", Labels: map[string]string{"app": "x"}}
+	trimmed, _ := TrimPod(bare)
+	g.Expect(trimmed.(*metav1.PartialObjectMetadata).Labels).To(BeNil(), "a pod with nothing to keep keeps no map")
 }
 
 func TestTrimNamespace_KeepsLabelsOnly(t *testing.T) {

@@ -56,27 +56,34 @@ func NamespaceRevision(labels map[string]string) string {
 	return labels[LabelRev]
 }
 
-// PodRevision returns the revision a pod uses: the istio.io/rev annotation injection wrote, else (unless the pod
-// opted out with sidecar.istio.io/inject=false) its own istio.io/rev label, else the default revision when it asks
-// for injection; "" for none. The waypoints and gateways istiod deploys (gateway.istio.io/managed=
-// istio.io-mesh-controller) opt out of injection yet run their revision's proxy: their istio.io/rev label counts
-// (the default revision without one). Gateways injected with the gateway template count like any injected pod.
-// Pods that have completed use nothing.
+// PodRevision returns the revision a pod uses: none once it has completed, else RevisionOfPod.
 func PodRevision(pod *corev1.Pod) string {
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return ""
 	}
-	if rev := pod.Annotations[LabelRev]; rev != "" {
+	return RevisionOfPod(pod)
+}
+
+// RevisionOfPod returns the revision a pod that has not completed uses: the istio.io/rev annotation injection
+// wrote, else (unless the pod opted out with sidecar.istio.io/inject=false) its own istio.io/rev label, else the
+// default revision when it asks for injection; "" for none. The waypoints and gateways istiod deploys
+// (gateway.istio.io/managed=istio.io-mesh-controller) opt out of injection yet run their revision's proxy: their
+// istio.io/rev label counts (the default revision without one). Gateways injected with the gateway template count
+// like any injected pod. It reads metadata only: the cache keeps pods as metadata, without the completed ones
+// (RunningPods).
+func RevisionOfPod(pod metav1.Object) string {
+	labels, annotations := pod.GetLabels(), pod.GetAnnotations()
+	if rev := annotations[LabelRev]; rev != "" {
 		return rev
 	}
-	managed := pod.Labels[LabelGatewayManaged] == ManagedByMesh
-	if pod.Labels[LabelSidecarInject] == "false" && !managed {
+	managed := labels[LabelGatewayManaged] == ManagedByMesh
+	if labels[LabelSidecarInject] == "false" && !managed {
 		return "" // opted out of injection, e.g. istiod's own pods, which carry their revision's label
 	}
-	if rev := pod.Labels[LabelRev]; rev != "" {
+	if rev := labels[LabelRev]; rev != "" {
 		return rev
 	}
-	if pod.Labels[LabelSidecarInject] == "true" || managed {
+	if labels[LabelSidecarInject] == "true" || managed {
 		return sailv1.DefaultRevision
 	}
 	return ""
@@ -90,13 +97,9 @@ func IndexNamespace(o client.Object) []string {
 	return nil
 }
 
-// IndexPod is the cache index function for pods.
+// IndexPod is the cache index function for pods (metadata-only objects of pods that have not completed).
 func IndexPod(o client.Object) []string {
-	pod, ok := o.(*corev1.Pod)
-	if !ok {
-		return nil
-	}
-	if rev := PodRevision(pod); rev != "" {
+	if rev := RevisionOfPod(o); rev != "" {
 		return []string{rev}
 	}
 	return nil
@@ -167,9 +170,10 @@ func Namespaces(ctx context.Context, reader client.Reader, name string) ([]metav
 	return list.Items, nil
 }
 
-// Pods lists, from the cache's pod index, the pods that use the revision (or tag) called name.
-func Pods(ctx context.Context, reader client.Reader, name string) ([]corev1.Pod, error) {
-	list := &corev1.PodList{}
+// Pods lists, from the cache's pod index (metadata only), the pods that use the revision (or tag) called name.
+func Pods(ctx context.Context, reader client.Reader, name string) ([]metav1.PartialObjectMetadata, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
 	if err := reader.List(ctx, list, client.MatchingFields{IndexPodRevision: name}); err != nil {
 		return nil, fmt.Errorf("listing pods that use revision %s: %w", name, err)
 	}

@@ -81,7 +81,7 @@ func (m *Migrator) plan(ctx context.Context, active string, old []string) (Plan,
 			if err != nil {
 				return Plan{}, err
 			}
-			planned = append(planned, Pod{Pod: &pods[i], NamespaceLabels: labels, Owner: owner})
+			planned = append(planned, Pod{PartialObjectMetadata: &pods[i], NamespaceLabels: labels, Owner: owner})
 		}
 	}
 	// Only the ReplicaSets of pods still on an old revision are remembered: the others were deleted or

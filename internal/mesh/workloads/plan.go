@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	sailv1 "github.com/sail-mesh/sail/api/v1"
@@ -28,7 +28,8 @@ const (
 
 // Pod is what planning needs to know about a pod that runs an old revision.
 type Pod struct {
-	*corev1.Pod
+	// PartialObjectMetadata is the pod's metadata (all planning reads; the operator's cache keeps no more).
+	*metav1.PartialObjectMetadata
 	// NamespaceLabels are the labels of the pod's namespace.
 	NamespaceLabels map[string]string
 	// Owner is the Deployment, StatefulSet or DaemonSet the pod belongs to, nil for any other owner or none.
@@ -123,20 +124,20 @@ func skipReason(p Pod, active string, resolve Resolver) string {
 
 // OwnerOf returns the workload a pod belongs to: its StatefulSet or DaemonSet owner, or the Deployment that owns
 // its ReplicaSet (deploymentOf looks that up; "" when the ReplicaSet has no Deployment). Nil for anything else.
-func OwnerOf(pod *corev1.Pod, deploymentOf func(namespace, replicaSet string, uid types.UID) (string, error)) (*sailv1.WorkloadReference, error) {
-	for _, ref := range pod.OwnerReferences {
+func OwnerOf(pod metav1.Object, deploymentOf func(namespace, replicaSet string, uid types.UID) (string, error)) (*sailv1.WorkloadReference, error) {
+	for _, ref := range pod.GetOwnerReferences() {
 		if ref.Controller == nil || !*ref.Controller {
 			continue
 		}
 		switch ref.Kind {
 		case KindStatefulSet, KindDaemonSet:
-			return &sailv1.WorkloadReference{Kind: ref.Kind, Namespace: pod.Namespace, Name: ref.Name}, nil
+			return &sailv1.WorkloadReference{Kind: ref.Kind, Namespace: pod.GetNamespace(), Name: ref.Name}, nil
 		case "ReplicaSet":
-			name, err := deploymentOf(pod.Namespace, ref.Name, ref.UID)
+			name, err := deploymentOf(pod.GetNamespace(), ref.Name, ref.UID)
 			if err != nil || name == "" {
 				return nil, err
 			}
-			return &sailv1.WorkloadReference{Kind: KindDeployment, Namespace: pod.Namespace, Name: name}, nil
+			return &sailv1.WorkloadReference{Kind: KindDeployment, Namespace: pod.GetNamespace(), Name: name}, nil
 		}
 	}
 	return nil, nil

@@ -15,7 +15,7 @@ import (
 )
 
 func pod(ns, name string, labels, annotations map[string]string, owner *sailv1.WorkloadReference, nsLabels map[string]string) Pod {
-	return Pod{Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels, Annotations: annotations}},
+	return Pod{PartialObjectMetadata: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels, Annotations: annotations}},
 		NamespaceLabels: nsLabels, Owner: owner}
 }
 
