@@ -23,26 +23,40 @@ import (
 // NewBuilder returns the builder of a controller named name for the kind of obj, reconciling concurrency
 // resources at a time and watching the objects of the owned kinds they control (a change or deletion of one
 // brings its owner back to repair it). A deleted object of an owned kind is also forgotten by applier, so that
-// what it remembers shrinks with what exists (see apply.Applier.ForgetDeleted).
+// what it remembers shrinks with what exists (see apply.Applier.ForgetDeleted). Each owned kind costs one event
+// handler (the informer runs two goroutines and a buffer for each).
 func NewBuilder(mgr ctrl.Manager, applier *apply.Applier, obj client.Object, name string, concurrency int, owned ...client.Object) *builder.Builder {
 	b := ctrl.NewControllerManagedBy(mgr).For(obj).Named(name).
 		WithOptions(Options(concurrency))
 	for _, o := range owned {
-		b = b.Owns(o)
-		if gvk, err := apiutil.GVKForObject(o, mgr.GetScheme()); err == nil {
-			b = b.Watches(o, ForgetOnDelete(applier, gvk.GroupKind()))
+		gvk, err := apiutil.GVKForObject(o, mgr.GetScheme())
+		if err != nil {
+			b = b.Owns(o)
+			continue
 		}
+		owner := handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), obj, handler.OnlyControllerOwner())
+		b = b.Watches(o, ForgetOnDelete(applier, gvk.GroupKind(), owner))
 	}
 	return b
 }
 
-// ForgetOnDelete returns a handler that enqueues nothing and tells applier to forget each deleted object of kind gk.
-func ForgetOnDelete(applier *apply.Applier, gk schema.GroupKind) handler.EventHandler {
-	return handler.Funcs{
-		DeleteFunc: func(_ context.Context, e event.DeleteEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			applier.ForgetDeleted(gk, e.Object)
-		},
-	}
+// ForgetOnDelete returns next (an owner's handler), which also tells applier to forget each deleted object of
+// kind gk.
+func ForgetOnDelete(applier *apply.Applier, gk schema.GroupKind, next handler.EventHandler) handler.EventHandler {
+	return forgetOnDelete{EventHandler: next, applier: applier, gk: gk}
+}
+
+// forgetOnDelete is the handler ForgetOnDelete returns.
+type forgetOnDelete struct {
+	handler.EventHandler
+	applier *apply.Applier
+	gk      schema.GroupKind
+}
+
+// Delete forgets the object, then passes the event on.
+func (h forgetOnDelete) Delete(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.applier.ForgetDeleted(h.gk, e.Object)
+	h.EventHandler.Delete(ctx, e, q)
 }
 
 // NamespaceMetadata returns an empty Namespace as metadata only, to read or watch namespaces without their spec
