@@ -37,9 +37,11 @@ type Installer struct {
 	// newest is the newest version this process applied, by CRD name: a cached read may not show it yet.
 	newest map[string]string
 
-	mu     sync.Mutex
-	parsed map[string][]*unstructured.Unstructured
-	last   map[string]Result
+	mu sync.Mutex
+	// stubs are each version's CRDs as metadata only (name, labels, annotations with the content hash): enough to
+	// tell an unchanged CRD, a few kB instead of the MBs of parsed schemas, which are parsed again only to apply.
+	stubs map[string][]*unstructured.Unstructured
+	last  map[string]Result
 }
 
 // NewInstaller returns an Installer that applies through applier and reads live CRDs through cached (the
@@ -47,13 +49,13 @@ type Installer struct {
 // istioctl or kubectl), through uncached (the manager's API reader).
 func NewInstaller(applier *apply.Applier, cached, uncached client.Reader) *Installer {
 	return &Installer{applier: applier, cached: cached, uncached: uncached, newest: map[string]string{},
-		parsed: map[string][]*unstructured.Unstructured{}, last: map[string]Result{}}
+		stubs: map[string][]*unstructured.Unstructured{}, last: map[string]Result{}}
 }
 
 // Ensure installs or upgrades Istio's CRDs to those of version. A CRD whose live copy comes from a newer Istio
 // version (see Installed) is left as it is and listed in the result's Kept. The result is also kept for Last.
 func (i *Installer) Ensure(ctx context.Context, version string) (Result, error) {
-	crds, err := i.crds(version)
+	stubs, err := i.stubsOf(version)
 	if err != nil {
 		return Result{}, err
 	}
@@ -61,7 +63,7 @@ func (i *Installer) Ensure(ctx context.Context, version string) (Result, error) 
 	defer i.ensure.Unlock()
 	res := Result{Version: version}
 	var todo []*unstructured.Unstructured
-	for _, crd := range crds {
+	for _, crd := range stubs {
 		live, err := i.installed(ctx, crd.GetName())
 		if err != nil {
 			return Result{}, err
@@ -70,13 +72,43 @@ func (i *Installer) Ensure(ctx context.Context, version string) (Result, error) 
 			res.Kept = append(res.Kept, live)
 			continue
 		}
-		todo = append(todo, crd) // Apply only reads objects that carry their hash
+		todo = append(todo, crd)
 	}
-	if _, err := i.applier.Apply(ctx, todo); err != nil {
+	if err := i.apply(ctx, version, todo); err != nil {
 		return Result{}, fmt.Errorf("installing Istio %s CRDs: %w", version, err)
 	}
 	i.record(todo, res)
 	return res, nil
+}
+
+// apply applies the CRDs of version named by todo (stubs) that are not live as Sail applies them, parsing the
+// version's CRD file only when there is one.
+func (i *Installer) apply(ctx context.Context, version string, todo []*unstructured.Unstructured) error {
+	stale := map[string]bool{}
+	for _, stub := range todo {
+		same, err := i.applier.Unchanged(ctx, stub)
+		if err != nil {
+			return err
+		}
+		if !same {
+			stale[stub.GetName()] = true
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	crds, err := crdsOf(version)
+	if err != nil {
+		return err
+	}
+	var objs []*unstructured.Unstructured
+	for _, crd := range crds {
+		if stale[crd.GetName()] {
+			objs = append(objs, crd)
+		}
+	}
+	_, err = i.applier.Apply(ctx, objs)
+	return err
 }
 
 // record remembers the version applied to each CRD of todo, and the result for Last.
@@ -124,16 +156,41 @@ func (i *Installer) installed(ctx context.Context, name string) (Installed, erro
 
 // Preload reads and parses the CRDs of version ahead of its first Ensure.
 func (i *Installer) Preload(version string) error {
-	_, err := i.crds(version)
+	_, err := i.stubsOf(version)
 	return err
 }
 
-func (i *Installer) crds(version string) ([]*unstructured.Unstructured, error) {
+// stubsOf returns the CRDs of version as metadata only (see Installer.stubs), parsing them the first time.
+func (i *Installer) stubsOf(version string) ([]*unstructured.Unstructured, error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if crds, ok := i.parsed[version]; ok {
-		return crds, nil
+	if stubs, ok := i.stubs[version]; ok {
+		return stubs, nil
 	}
+	crds, err := crdsOf(version)
+	if err != nil {
+		return nil, err
+	}
+	stubs := make([]*unstructured.Unstructured, 0, len(crds))
+	for _, crd := range crds {
+		stubs = append(stubs, stub(crd))
+	}
+	i.stubs[version] = stubs
+	return stubs, nil
+}
+
+// stub returns u's apiVersion, kind, name, labels and annotations alone.
+func stub(u *unstructured.Unstructured) *unstructured.Unstructured {
+	out := &unstructured.Unstructured{}
+	out.SetGroupVersionKind(u.GroupVersionKind())
+	out.SetName(u.GetName())
+	out.SetLabels(u.GetLabels())
+	out.SetAnnotations(u.GetAnnotations())
+	return out
+}
+
+// crdsOf reads and parses the CRDs of version from its base chart, labelled, annotated and hashed for applying.
+func crdsOf(version string) ([]*unstructured.Unstructured, error) {
 	fsys, err := versions.ChartFS(version, versions.ChartBase)
 	if err != nil {
 		return nil, err
@@ -146,7 +203,6 @@ func (i *Installer) crds(version string) ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Istio %s CRDs: %w", version, err)
 	}
-	i.parsed[version] = crds
 	return crds, nil
 }
 

@@ -12,7 +12,7 @@ import (
 
 func TestCRDs_OfEveryIstioGroupAreLabelledAndVersioned(t *testing.T) {
 	g := NewWithT(t)
-	crds, err := (&Installer{parsed: map[string][]*unstructured.Unstructured{}}).crds("v1.31.0")
+	crds, err := crdsOf("v1.31.0")
 	g.Expect(err).NotTo(HaveOccurred())
 	groups := map[string]bool{}
 	for _, c := range crds {
@@ -25,6 +25,25 @@ func TestCRDs_OfEveryIstioGroupAreLabelledAndVersioned(t *testing.T) {
 	}
 	for _, want := range []string{"networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io"} {
 		g.Expect(groups).To(HaveKey(want))
+	}
+}
+
+// TestStubs_KeepTheMetadataApplyComparesAlone checks that the CRDs an Installer keeps between Ensures are the
+// metadata of the parsed ones (name, labels, annotations with the hash), without their schemas.
+func TestStubs_KeepTheMetadataApplyComparesAlone(t *testing.T) {
+	g := NewWithT(t)
+	crds, err := crdsOf("v1.31.0")
+	g.Expect(err).NotTo(HaveOccurred())
+	stubs, err := NewInstaller(nil, nil, nil).stubsOf("v1.31.0")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(stubs).To(HaveLen(len(crds)))
+	for n, s := range stubs {
+		g.Expect(s.Object).To(HaveLen(3), "apiVersion, kind and metadata alone")
+		g.Expect(s.GroupVersionKind()).To(Equal(crds[n].GroupVersionKind()))
+		g.Expect(s.GetName()).To(Equal(crds[n].GetName()))
+		g.Expect(s.GetLabels()).To(Equal(crds[n].GetLabels()))
+		g.Expect(s.GetAnnotations()).To(Equal(crds[n].GetAnnotations()))
+		g.Expect(s.GetAnnotations()).To(HaveKey(apply.AnnotationAppliedHash))
 	}
 }
 

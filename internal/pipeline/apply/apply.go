@@ -222,6 +222,23 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured) (A
 	return Created, nil
 }
 
+// Unchanged reports, without a write, whether u is live as Apply would leave it (the checks Apply makes before it
+// skips an object, counted as skipped too). u must carry its hash (AnnotationAppliedHash); for a
+// CustomResourceDefinition its metadata is enough, since Apply compares only a CRD's metadata.
+func (a *Applier) Unchanged(ctx context.Context, u *unstructured.Unstructured) (bool, error) {
+	hash := u.GetAnnotations()[AnnotationAppliedHash]
+	if hash == "" {
+		return false, nil
+	}
+	id := objectid.ID(u)
+	live, exists, err := a.live(ctx, u, id, hash)
+	if err != nil || !exists || !a.unchanged(ctx, u, id, hash, live) {
+		return false, err
+	}
+	a.count(func(s *Stats) { s.Skipped++ })
+	return true, nil
+}
+
 // live reads the live copy of u through the reader, and through the API reader when the reader lags behind the
 // Applier's own last apply of u at this hash (it shows no object, or another hash). exists is false when there is
 // no live copy.
