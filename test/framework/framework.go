@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/sail-mesh/sail/internal/devtools/image"
 	"github.com/sail-mesh/sail/internal/devtools/localcluster"
 	"github.com/sail-mesh/sail/internal/devtools/testenv"
 	"github.com/sail-mesh/sail/internal/pipeline/manifest"
@@ -83,7 +85,8 @@ var (
 	buildErr  error
 )
 
-// OperatorBinary builds the operator once per test process and returns its path.
+// OperatorBinary builds the operator once per test process, the way the image's builder stage does (static, paths
+// trimmed, symbol tables stripped), and returns its path: tests and benchmarks run the binary that ships.
 func OperatorBinary() (string, error) {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "sail-e2e-bin")
@@ -92,11 +95,8 @@ func OperatorBinary() (string, error) {
 			return
 		}
 		buildPath = filepath.Join(dir, "sail-operator")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/sail-operator")
-		cmd.Dir = testenv.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building the operator: %v\n%s", err, out)
-		}
+		buildErr = image.BuildBinary(context.Background(), image.BinaryOptions{Root: testenv.RepoRoot(), Out: buildPath,
+			Version: "dev", Commit: "unknown", Arch: runtime.GOARCH})
 	})
 	return buildPath, buildErr
 }
